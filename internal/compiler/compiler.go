@@ -1,0 +1,127 @@
+// Package compiler turns BPF C text into loaded programs and maps through
+// libbcc, either in a helper process (the default) or in the caller's
+// process.
+//
+// The helper is the calling executable itself, re-executed with
+// GOBCC_COMPILE_HELPER set: this package's init function notices the
+// variable and runs the helper loop instead of the program's main, so any Go
+// program importing gobcc (a test binary too) can isolate compiles without
+// changes to its main. The helper loads libbcc, compiles, and hands the
+// module's map descriptors back over a unix socket (SCM_RIGHTS) with the
+// table descriptions and function instructions. It then stays to serve
+// loads (bcc_func_load, which passes the module's BTF so verifier logs carry
+// source lines) until its Session is closed. LLVM and clang thus never enter
+// the caller's address space, and a libbcc crash or an LLVM abort kills only
+// the helper and comes back as an error.
+package compiler
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCompile means libbcc rejected the program; Result.Output holds clang's
+// diagnostics.
+var ErrCompile = errors.New("compile failed")
+
+// ErrHelperCrashed means the helper process died; the error names the
+// signal or exit status and carries the helper's last output.
+var ErrHelperCrashed = errors.New("compile helper crashed")
+
+// ErrClosed is returned by a Session used after Close.
+var ErrClosed = errors.New("compile session closed")
+
+// Request is one compilation.
+type Request struct {
+	Text       string   `json:"text"`
+	CFlags     []string `json:"cflags"`
+	DebugFlags uint     `json:"debug_flags"`
+}
+
+// Function is one compiled BPF function.
+type Function struct {
+	Name  string `json:"name"`
+	Insns []byte `json:"insns"`
+}
+
+// Table describes one map of the module. FD is owned by the receiver of the
+// Result; ModuleFD is the number the module's instructions refer to (the
+// helper's descriptor), needed to relocate instructions loaded elsewhere.
+type Table struct {
+	Name       string   `json:"name"`
+	FD         int      `json:"-"`
+	ModuleFD   int      `json:"module_fd"`
+	Type       int      `json:"type"`
+	MaxEntries int      `json:"max_entries"`
+	Flags      int      `json:"flags"`
+	KeyDesc    string   `json:"key_desc"`
+	LeafDesc   string   `json:"leaf_desc"`
+	KeySize    int      `json:"key_size"`
+	LeafSize   int      `json:"leaf_size"`
+	Fields     []string `json:"fields,omitempty"`
+}
+
+// Result is what a successful compile returns.
+type Result struct {
+	LibPath     string     `json:"lib_path"`
+	LibVersion  string     `json:"lib_version"`
+	License     string     `json:"license"`
+	KernVersion uint32     `json:"kern_version"`
+	Functions   []Function `json:"functions"`
+	Tables      []Table    `json:"tables"`
+	// Output is what libbcc and clang wrote while compiling: warnings and
+	// the output of debug flags.
+	Output string `json:"output"`
+}
+
+// LoadRequest asks for one function to be loaded through the verifier.
+type LoadRequest struct {
+	Name       string `json:"name"`
+	ProgType   int    `json:"prog_type"`
+	AttachType int    `json:"attach_type"`
+	LogLevel   int    `json:"log_level"`
+}
+
+// LoadResult is the outcome of a load. FD is -1 when the kernel refused the
+// program, with Errno and the verifier Log saying why.
+type LoadResult struct {
+	FD    int    `json:"-"`
+	Log   string `json:"log"`
+	Errno int    `json:"errno"`
+	// Output is anything libbcc wrote to stderr during the load.
+	Output string `json:"output"`
+}
+
+// Session is a compiled module that can still load functions. Close frees
+// the module (and ends the helper); descriptors already returned stay valid.
+type Session interface {
+	Result() *Result
+	Load(LoadRequest) (LoadResult, error)
+	Close() error
+}
+
+// Error is a failed compile: Output holds clang's diagnostics as libbcc
+// printed them (file names are libbcc's, "/virtual/main.c").
+type Error struct {
+	Output string
+	// Err is ErrCompile or wraps ErrHelperCrashed.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Output == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%v:\n%s", e.Err, e.Output)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Compile compiles req in a helper process when isolate is true, else in
+// this process.
+func Compile(req Request, isolate bool) (Session, error) {
+	if isolate {
+		return compileInHelper(req)
+	}
+	return compileInProcess(req)
+}

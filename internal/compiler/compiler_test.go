@@ -1,0 +1,70 @@
+package compiler
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/testutil"
+)
+
+const seed = `
+BPF_HASH(callers, u64, unsigned long);
+TRACEPOINT_PROBE(kmem, kmalloc) {
+    u64 ip = args->call_site;
+    unsigned long *count;
+    unsigned long c = 1;
+    count = callers.lookup((u64 *)&ip);
+    if (count != 0)
+        c += *count;
+    callers.update(&ip, &c);
+    return 0;
+}
+`
+
+func TestCompileBothWays(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, isolate := range []bool{true, false} {
+		s, err := Compile(Request{Text: seed}, isolate)
+		if err != nil {
+			t.Fatalf("isolate=%v: %v", isolate, err)
+		}
+		res := s.Result()
+		if len(res.Tables) != 1 || res.Tables[0].Name != "callers" || res.Tables[0].KeySize != 8 {
+			t.Fatalf("isolate=%v: tables %+v", isolate, res.Tables)
+		}
+		if len(res.Functions) != 1 || res.Functions[0].Name != "tracepoint__kmem__kmalloc" || len(res.Functions[0].Insns) == 0 {
+			t.Fatalf("isolate=%v: functions %+v", isolate, res.Functions)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(res.Tables[0].FD, &st); err != nil {
+			t.Fatalf("map fd: %v", err)
+		}
+		r, err := s.Load(LoadRequest{Name: "tracepoint__kmem__kmalloc", ProgType: 5, LogLevel: 1})
+		if err != nil || r.FD < 0 {
+			t.Fatalf("isolate=%v: load: %v %+v", isolate, err, r)
+		}
+		if !strings.Contains(r.Log, "processed") {
+			t.Errorf("isolate=%v: verifier log lacks 'processed': %q", isolate, r.Log)
+		}
+		unix.Close(r.FD)
+		s.Close()
+		unix.Close(res.Tables[0].FD)
+	}
+}
+
+func TestCompileErrorCarriesDiagnostics(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, isolate := range []bool{true, false} {
+		_, err := Compile(Request{Text: "int f(void *ctx) { return x; }\n"}, isolate)
+		var ce *Error
+		if !errors.As(err, &ce) || !errors.Is(err, ErrCompile) {
+			t.Fatalf("isolate=%v: want *Error wrapping ErrCompile, got %v", isolate, err)
+		}
+		if !strings.Contains(ce.Output, "main.c:1:") || !strings.Contains(ce.Output, "undeclared identifier") {
+			t.Errorf("isolate=%v: diagnostics missing: %q", isolate, ce.Output)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package compiler
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/libbcc"
+)
+
+// stderrMu serialises compiles and loads in this process: libbcc writes
+// diagnostics to fd 2, which is redirected while it runs, and its LLVM state
+// is not meant for concurrent compiles.
+var stderrMu sync.Mutex
+
+// captureStderr runs f with fd 2 redirected into a pipe and returns what was
+// written. Anything else the process writes to fd 2 meanwhile is captured
+// too; that is the price of compiling in-process.
+func captureStderr(f func()) (string, error) {
+	saved, err := unix.FcntlInt(2, unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return "", fmt.Errorf("dup stderr: %w", err)
+	}
+	defer unix.Close(saved)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return "", fmt.Errorf("pipe: %w", err)
+	}
+	r := os.NewFile(uintptr(p[0]), "stderr-capture")
+	defer r.Close()
+	done := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- b
+	}()
+	if err := unix.Dup3(p[1], 2, 0); err != nil {
+		unix.Close(p[1])
+		return "", fmt.Errorf("redirect stderr: %w", err)
+	}
+	unix.Close(p[1])
+	f()
+	// Restoring fd 2 closes the last write end, which ends the reader.
+	if err := unix.Dup3(saved, 2, 0); err != nil {
+		return "", fmt.Errorf("restore stderr: %w", err)
+	}
+	return string(<-done), nil
+}
+
+type inProcess struct {
+	mu     sync.Mutex
+	mod    *libbcc.Module
+	result *Result
+}
+
+func compileInProcess(req Request) (Session, error) {
+	lib, err := libbcc.Open()
+	if err != nil {
+		return nil, err
+	}
+	stderrMu.Lock()
+	defer stderrMu.Unlock()
+	var mod *libbcc.Module
+	var cerr error
+	out, err := captureStderr(func() { mod, cerr = lib.Compile(req.Text, req.DebugFlags, req.CFlags) })
+	if err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, &Error{Output: out, Err: ErrCompile}
+	}
+	res, err := describe(lib, mod, out, true)
+	if err != nil {
+		mod.Close()
+		return nil, err
+	}
+	return &inProcess{mod: mod, result: res}, nil
+}
+
+// describe collects a module's functions and tables. With dupFDs the table
+// fds are duplicated so that they outlive the module.
+func describe(lib *libbcc.Library, mod *libbcc.Module, output string, dupFDs bool) (*Result, error) {
+	res := &Result{
+		LibPath:     lib.Path,
+		LibVersion:  lib.Version.String(),
+		License:     mod.License(),
+		KernVersion: mod.KernVersion(),
+		Output:      output,
+	}
+	for _, f := range mod.Functions() {
+		res.Functions = append(res.Functions, Function{Name: f.Name, Insns: f.Insns})
+	}
+	for _, t := range mod.Tables() {
+		ct := Table{
+			Name: t.Name, FD: t.FD, ModuleFD: t.FD, Type: t.Type, MaxEntries: t.MaxEntries,
+			Flags: t.Flags, KeyDesc: t.KeyDesc, LeafDesc: t.LeafDesc, KeySize: t.KeySize,
+			LeafSize: t.LeafSize, Fields: t.Fields,
+		}
+		if dupFDs && t.FD >= 0 {
+			fd, err := unix.FcntlInt(uintptr(t.FD), unix.F_DUPFD_CLOEXEC, 3)
+			if err != nil {
+				closeTables(res.Tables)
+				return nil, fmt.Errorf("dup map fd of %s: %w", t.Name, err)
+			}
+			ct.FD = fd
+		}
+		res.Tables = append(res.Tables, ct)
+	}
+	return res, nil
+}
+
+func closeTables(ts []Table) {
+	for _, t := range ts {
+		if t.FD >= 0 {
+			unix.Close(t.FD)
+		}
+	}
+}
+
+func (s *inProcess) Result() *Result { return s.result }
+
+func (s *inProcess) Load(req LoadRequest) (LoadResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mod == nil {
+		return LoadResult{FD: -1}, ErrClosed
+	}
+	return loadFunc(s.mod, s.result, req)
+}
+
+func loadFunc(mod *libbcc.Module, res *Result, req LoadRequest) (LoadResult, error) {
+	stderrMu.Lock()
+	defer stderrMu.Unlock()
+	var r LoadResult
+	var lerr error
+	out, err := captureStderr(func() { r, lerr = loadFuncDirect(mod, res, req) })
+	if err != nil {
+		if r.FD >= 0 {
+			unix.Close(r.FD)
+		}
+		return LoadResult{FD: -1}, err
+	}
+	r.Output = out
+	return r, lerr
+}
+
+// loadFuncDirect loads without touching fd 2.
+func loadFuncDirect(mod *libbcc.Module, res *Result, req LoadRequest) (LoadResult, error) {
+	var insns []byte
+	found := false
+	for _, f := range res.Functions {
+		if f.Name == req.Name {
+			insns, found = f.Insns, true
+			break
+		}
+	}
+	if !found {
+		return LoadResult{FD: -1}, fmt.Errorf("no function %q in the module", req.Name)
+	}
+	r := mod.LoadFunc(req.Name, insns, req.ProgType, req.AttachType, req.LogLevel)
+	return LoadResult{FD: r.FD, Log: r.Log, Errno: r.Errno}, nil
+}
+
+func (s *inProcess) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mod != nil {
+		s.mod.Close()
+		s.mod = nil
+	}
+	return nil
+}
