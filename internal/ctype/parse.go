@@ -408,42 +408,30 @@ func fitSize(t *Type, size int) *Type {
 }
 
 // repairArrays grows the one array member that can hold the bytes the
-// description lost into a 2-D array, so the aggregate is size bytes.
+// description lost into a 2-D array, so the aggregate is size bytes. An
+// array can hold them only if they are a whole number of its rows; a nested
+// struct or union holding arrays might hold anything.
 func repairArrays(t *Type, size int) (*Type, bool) {
 	candidate := -1
+	var grown *Type
 	for i, m := range t.members {
 		if m.padding || !containsArray(m.typ) {
+			continue
+		}
+		want := m.typ.Size + (size - t.Size)
+		if t.Kind == Union {
+			want = size
+		}
+		g, ok := grow(m.typ, want)
+		if !ok {
 			continue
 		}
 		if candidate >= 0 {
 			return nil, false // two places the bytes could have gone
 		}
-		candidate = i
+		candidate, grown = i, g
 	}
 	if candidate < 0 {
-		return nil, false
-	}
-	m := t.members[candidate]
-	want := m.typ.Size + (size - t.Size)
-	if t.Kind == Union {
-		want = size
-	}
-	var grown *Type
-	switch m.typ.Kind {
-	case Array, CharArray:
-		elem := m.typ.Elem
-		n := m.typ.Len
-		if containsArray(elem) || n == 0 || elem.Size == 0 || want%(n*elem.Size) != 0 {
-			return nil, false
-		}
-		grown = arrayOf(arrayOf(elem, want/(n*elem.Size)), n)
-	case Struct, Union:
-		r, ok := repairArrays(m.typ, want)
-		if !ok {
-			return nil, false
-		}
-		grown = r
-	default:
 		return nil, false
 	}
 	r := *t
@@ -454,6 +442,22 @@ func repairArrays(t *Type, size int) (*Type, bool) {
 		return nil, false
 	}
 	return &r, true
+}
+
+// grow returns t with its lost inner array dimension restored so that it is
+// want bytes, if that is possible.
+func grow(t *Type, want int) (*Type, bool) {
+	switch t.Kind {
+	case Array, CharArray:
+		elem, n := t.Elem, t.Len
+		if containsArray(elem) || n == 0 || elem.Size == 0 || want <= t.Size || want%(n*elem.Size) != 0 {
+			return nil, false
+		}
+		return arrayOf(arrayOf(elem, want/(n*elem.Size)), n), true
+	case Struct, Union:
+		return repairArrays(t, want)
+	}
+	return nil, false
 }
 
 // truncate keeps the members of t that are certainly where the description
