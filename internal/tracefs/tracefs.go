@@ -115,8 +115,10 @@ func parseBufferSizeKB(content string) (perCPU, expanded int, err error) {
 }
 
 // SetBufferSizeKB sets the trace ring buffer of every CPU to kb KiB by
-// writing buffer_size_kb. It needs root and changes the buffer for every
-// user of the global trace buffer, bpf_trace_printk included.
+// writing buffer_size_kb; the kernel rounds up to whole pages, so
+// BufferSizeKB may then read a little more. It needs root and changes the
+// buffer for every user of the global trace buffer, bpf_trace_printk
+// included.
 func SetBufferSizeKB(kb int) error {
 	dir, err := Dir()
 	if err != nil {

@@ -126,7 +126,8 @@ func allTracepoints(dir string) ([]string, error) {
 			}
 		}
 	}
-	// os.ReadDir sorts each level, so the list is sorted already.
+	// Sorted per directory is not sorted overall: "ext4:x" < "ext:x".
+	slices.Sort(all)
 	return all, nil
 }
 
