@@ -1,0 +1,249 @@
+//go:build linux
+
+package bpfsys
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// deleteChunk is how many entries DeleteAll removes per batch call: large
+// enough that syscall overhead vanishes, small enough that the scratch
+// buffers stay in cache for per-CPU values on big machines.
+const deleteChunk = 4096
+
+// batchUnsupported reports whether a batch command failed because the kernel
+// or map type lacks it; kernels before 5.6 do not know the command and say
+// EINVAL.
+func batchUnsupported(err error) bool {
+	return errors.Is(err, ErrNotSupported) || errors.Is(err, unix.EINVAL)
+}
+
+// resolveCPUs returns possibleCPUs, or the machine's count when the caller
+// passed 0 for a per-CPU map.
+func resolveCPUs(perCPU bool, possibleCPUs int) (int, error) {
+	if !perCPU || possibleCPUs > 0 {
+		return possibleCPUs, nil
+	}
+	return PossibleCPUs()
+}
+
+// LookupAll reads every entry of a map: keys holds n keys of keySize bytes
+// back to back and values n values of ValueStride(valueSize, perCPU,
+// possibleCPUs) bytes in the same order. maxEntries sizes the buffers (the
+// map's max_entries); possibleCPUs 0 means PossibleCPUs().
+//
+// It uses batch lookup, a single syscall for a quiet map, and falls back to
+// LookupAllNextKey when the kernel or map type has no batch lookup. Entries
+// changed by BPF programs during the read may or may not be seen.
+func LookupAll(fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
+	keys, values, n, err = LookupAllBatch(fd, keySize, valueSize, maxEntries, perCPU, possibleCPUs)
+	if err != nil && errors.Is(err, ErrNotSupported) {
+		return LookupAllNextKey(fd, keySize, valueSize, maxEntries, perCPU, possibleCPUs)
+	}
+	return keys, values, n, err
+}
+
+// LookupAllBatch is LookupAll using only batch lookup; it returns an error
+// matching ErrNotSupported when the kernel or map type lacks it.
+func LookupAllBatch(fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
+	possibleCPUs, err = resolveCPUs(perCPU, possibleCPUs)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	stride := ValueStride(valueSize, perCPU, possibleCPUs)
+	// One spare slot lets an array's batch walk run into the end of the map
+	// inside the first call instead of needing a second one.
+	capacity := max(maxEntries, 0) + 1
+	keys = make([]byte, capacity*keySize)
+	values = make([]byte, capacity*stride)
+	tokenSize := BatchTokenSize(keySize)
+	tokens := make([]byte, 2*tokenSize)
+	var inBatch []byte
+	outBatch := tokens[:tokenSize]
+	for {
+		if n == capacity {
+			// BPF programs inserted entries behind the cursor while we read.
+			capacity *= 2
+			keys = append(keys, make([]byte, capacity*keySize-len(keys))...)
+			values = append(values, make([]byte, capacity*stride-len(values))...)
+		}
+		got, err := MapLookupBatch(fd, inBatch, outBatch, keys[n*keySize:], values[n*stride:], uint32(capacity-n), 0)
+		n += int(got)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrKeyNotExist):
+			return keys[:n*keySize], values[:n*stride], n, nil
+		case errors.Is(err, unix.ENOSPC) && got == 0:
+			// The next hash bucket holds more entries than the room left.
+			capacity *= 2
+			keys = append(keys, make([]byte, capacity*keySize-len(keys))...)
+			values = append(values, make([]byte, capacity*stride-len(values))...)
+			continue
+		case inBatch == nil && n == 0 && batchUnsupported(err):
+			return nil, nil, 0, fmt.Errorf("%w: %w", ErrNotSupported, err)
+		default:
+			return nil, nil, 0, err
+		}
+		// The token just written is where the next call resumes.
+		if inBatch == nil {
+			inBatch = tokens[tokenSize:]
+		}
+		inBatch, outBatch = outBatch, inBatch
+	}
+}
+
+// LookupAllNextKey is LookupAll walking the map with MapGetNextKey and one
+// MapLookup per key: two syscalls per entry, for kernels without batch
+// lookup. An entry deleted between the two calls is skipped; if the key the
+// walk stands on is deleted, hash maps restart from their first key and
+// entries may appear twice.
+func LookupAllNextKey(fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
+	possibleCPUs, err = resolveCPUs(perCPU, possibleCPUs)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	stride := ValueStride(valueSize, perCPU, possibleCPUs)
+	capacity := max(maxEntries, 1)
+	keys = make([]byte, capacity*keySize)
+	values = make([]byte, capacity*stride)
+	var prev []byte
+	for {
+		if n == capacity {
+			capacity *= 2
+			keys = append(keys, make([]byte, capacity*keySize-len(keys))...)
+			values = append(values, make([]byte, capacity*stride-len(values))...)
+			if prev != nil {
+				prev = keys[(n-1)*keySize : n*keySize]
+			}
+		}
+		key := keys[n*keySize : (n+1)*keySize]
+		if err := MapGetNextKey(fd, prev, key); err != nil {
+			if errors.Is(err, ErrKeyNotExist) {
+				return keys[:n*keySize], values[:n*stride], n, nil
+			}
+			return nil, nil, 0, err
+		}
+		if err := MapLookup(fd, key, values[n*stride:(n+1)*stride]); err != nil {
+			if errors.Is(err, ErrKeyNotExist) {
+				// Gone since get_next_key: step past it from the same
+				// previous key, which still exists.
+				continue
+			}
+			return nil, nil, 0, err
+		}
+		prev = key
+		n++
+	}
+}
+
+// DeleteAll removes every entry of a hash-type map (hash, LRU hash and their
+// per-CPU variants, LPM trie) and returns how many it removed. valueSize,
+// perCPU and possibleCPUs (0: PossibleCPUs()) size the scratch buffer batch
+// lookup-and-delete copies values into.
+//
+// It empties the map in batches of 4096 entries, or, without batch support,
+// collects the keys with MapGetNextKey and deletes them (BCC's clear()
+// instead asks for the first key again after every delete, which is
+// quadratic in the number of hash buckets). Entries BPF programs insert
+// while it runs may survive. Array maps cannot delete entries and return an
+// error matching unix.EINVAL.
+func DeleteAll(fd int, keySize, valueSize int, perCPU bool, possibleCPUs int) (int, error) {
+	possibleCPUs, err := resolveCPUs(perCPU, possibleCPUs)
+	if err != nil {
+		return 0, err
+	}
+	n, err := deleteAllBatch(fd, keySize, ValueStride(valueSize, perCPU, possibleCPUs))
+	if err != nil && errors.Is(err, ErrNotSupported) {
+		return deleteAllNextKey(fd, keySize)
+	}
+	return n, err
+}
+
+// deleteAllBatch empties a map with batch lookup-and-delete.
+func deleteAllBatch(fd int, keySize, stride int) (int, error) {
+	chunk := deleteChunk
+	keys := make([]byte, chunk*keySize)
+	values := make([]byte, chunk*stride)
+	tokenSize := BatchTokenSize(keySize)
+	tokens := make([]byte, 2*tokenSize)
+	var inBatch []byte
+	outBatch := tokens[:tokenSize]
+	total := 0
+	for {
+		got, err := MapLookupAndDeleteBatch(fd, inBatch, outBatch, keys, values, uint32(chunk), 0)
+		total += int(got)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrKeyNotExist):
+			return total, nil
+		case errors.Is(err, unix.ENOSPC) && got == 0:
+			chunk *= 2
+			keys = make([]byte, chunk*keySize)
+			values = make([]byte, chunk*stride)
+			continue
+		case inBatch == nil && total == 0 && batchUnsupported(err):
+			return 0, fmt.Errorf("%w: %w", ErrNotSupported, err)
+		default:
+			return total, err
+		}
+		if inBatch == nil {
+			inBatch = tokens[tokenSize:]
+		}
+		inBatch, outBatch = outBatch, inBatch
+	}
+}
+
+// deleteAllNextKey collects every key first, so each get_next_key continues
+// from a live key, then deletes them in batches or one by one.
+func deleteAllNextKey(fd int, keySize int) (int, error) {
+	var keys []byte
+	var prev []byte
+	count := 0
+	for {
+		keys = append(keys, make([]byte, keySize)...)
+		key := keys[count*keySize:]
+		if err := MapGetNextKey(fd, prev, key); err != nil {
+			if errors.Is(err, ErrKeyNotExist) {
+				break
+			}
+			return 0, err
+		}
+		// Even if a later append moves keys, prev keeps the old array and
+		// its bytes alive.
+		prev = key[:keySize]
+		count++
+	}
+	keys = keys[:count*keySize]
+	deleted := 0
+	batch := true
+	for i := 0; i < count; {
+		if batch {
+			got, err := MapDeleteBatch(fd, keys[i*keySize:], uint32(count-i), 0)
+			deleted += int(got)
+			i += int(got)
+			switch {
+			case err == nil:
+				continue
+			case errors.Is(err, ErrKeyNotExist):
+				i++ // deleted by someone else meanwhile
+				continue
+			case got == 0 && batchUnsupported(err):
+				batch = false
+			default:
+				return deleted, err
+			}
+		}
+		err := MapDelete(fd, keys[i*keySize:(i+1)*keySize])
+		if err != nil && !errors.Is(err, ErrKeyNotExist) {
+			return deleted, err
+		}
+		if err == nil {
+			deleted++
+		}
+		i++
+	}
+	return deleted, nil
+}
