@@ -39,7 +39,9 @@ func compileInHelper(req Request) (Session, error) {
 	// replaced or removed since it started.
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{"gobcc-compile-helper"}
-	cmd.Env = append(os.Environ(), helperEnv+"=3")
+	// GOTRACEBACK=none: a crash inside libbcc then prints the signal and
+	// no goroutine dump, which would only bury clang's last words.
+	cmd.Env = append(os.Environ(), helperEnv+"=3", "GOTRACEBACK=none")
 	cmd.ExtraFiles = []*os.File{child}
 	cmd.Stdout = pw
 	cmd.Stderr = pw
@@ -100,10 +102,18 @@ func (s *helperSession) fail(cause error) error {
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	waitErr := s.cmd.Wait()
 	output := s.out.rest()
+	// The runtime's dump of the helper's goroutines says nothing about the
+	// program being compiled.
+	if i := strings.Index(output, "\ngoroutine "); i >= 0 {
+		output = output[:i]
+	}
 	return &Error{Output: strings.TrimSpace(output), Err: crashError(s.cmd.ProcessState, waitErr, output, cause)}
 }
 
-var goSignalLine = regexp.MustCompile(`\[signal (SIG[A-Z]+)(: [^\]]*?)?( code=| addr=|\])`)
+// The Go runtime reports a signal in C code as "SIGSEGV: segmentation
+// violation" at the start of a line, and one in Go code as
+// "[signal SIGSEGV: segmentation violation code=...]".
+var goSignalLine = regexp.MustCompile(`(?m)^(?:\[signal )?(SIG[A-Z]+)(: [a-z][a-z ]*[a-z])?`)
 
 // crashError names what killed the helper. A crash inside C code is caught
 // by the Go runtime, which prints "[signal SIGSEGV: ...]" and exits 2, so

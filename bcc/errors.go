@@ -1,0 +1,216 @@
+package bcc
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/tracefs"
+)
+
+// Sentinel errors. Errors returned by this package wrap one of these where
+// it applies, so callers can test with errors.Is.
+var (
+	// ErrNotSupported means the running kernel refuses a feature (kprobes
+	// on a kernel built without CONFIG_KPROBES, fentry under lockdown, ...).
+	ErrNotSupported = bpfsys.ErrNotSupported
+	// ErrCompile means libbcc could not compile the program; the error is a
+	// *CompileError with clang's diagnostics.
+	ErrCompile = compiler.ErrCompile
+	// ErrHelperCrashed means libbcc or LLVM crashed the compile helper
+	// process; this process lives on.
+	ErrHelperCrashed = compiler.ErrHelperCrashed
+	// ErrVerifier means the kernel's verifier refused a program; the error
+	// is a *VerifierError holding the log.
+	ErrVerifier = errors.New("verifier rejected the program")
+	// ErrTableNotFound means the program declares no table of that name.
+	ErrTableNotFound = errors.New("no such table")
+	// ErrFunctionNotFound means the program has no function of that name.
+	ErrFunctionNotFound = errors.New("no such function")
+	// ErrTracepointNotFound means the kernel has no such tracepoint.
+	ErrTracepointNotFound = tracefs.ErrTracepointNotFound
+	// ErrKeyNotExist means a table has no entry for the key.
+	ErrKeyNotExist = bpfsys.ErrKeyNotExist
+	// ErrTypeMismatch means Go and C types or sizes disagree.
+	ErrTypeMismatch = errors.New("type mismatch")
+	// ErrWrongTableType means the operation does not apply to the table's
+	// map type.
+	ErrWrongTableType = errors.New("operation not valid for this table type")
+	// ErrClosed means the BPF object was closed.
+	ErrClosed = errors.New("BPF object closed")
+	// ErrPermission means the process lacks the privileges BPF needs.
+	ErrPermission = errors.New("insufficient privileges for BPF (run as root or with CAP_BPF and CAP_PERFMON)")
+	// ErrNoSource means Options had neither Text nor SrcFile.
+	ErrNoSource = errors.New("no program: set Options.Text or Options.SrcFile")
+	// ErrAlreadyAttached means the function is already attached there.
+	ErrAlreadyAttached = errors.New("already attached")
+	// ErrNotAttached means nothing of ours is attached there.
+	ErrNotAttached = errors.New("not attached")
+)
+
+// Diagnostic is one message from clang, located in the user's file.
+type Diagnostic struct {
+	File     string // the user's file name (SrcFile, or "<text>")
+	Line     int    // 1-based
+	Column   int    // 1-based
+	Severity string // "error", "warning", "note" or "fatal error"
+	Message  string
+	// Source is the offending source line and the caret line clang printed
+	// under it, if any.
+	Source string
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, d.Severity, d.Message)
+}
+
+// CompileError is returned when a program does not compile, or when libbcc
+// crashed while compiling it (then it also wraps ErrHelperCrashed).
+type CompileError struct {
+	File string
+	// Diagnostics are clang's errors, warnings and notes in order.
+	Diagnostics []Diagnostic
+	// Output is everything libbcc and clang printed, with libbcc's internal
+	// file name replaced by File.
+	Output string
+	Err    error
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %v", e.File, e.Err)
+	n := 0
+	for _, d := range e.Diagnostics {
+		if d.Severity == "error" || d.Severity == "fatal error" {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(&b, " (%d error(s))", n)
+	}
+	if out := strings.TrimRight(e.Output, "\n"); out != "" {
+		b.WriteString(":\n")
+		b.WriteString(out)
+	}
+	return b.String()
+}
+
+func (e *CompileError) Unwrap() error { return e.Err }
+
+// Errors returns only the error diagnostics.
+func (e *CompileError) Errors() []Diagnostic {
+	var out []Diagnostic
+	for _, d := range e.Diagnostics {
+		if d.Severity == "error" || d.Severity == "fatal error" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// VerifierError is returned when the kernel refuses to load a function.
+type VerifierError struct {
+	Function string
+	ProgType ProgType
+	// Errno is the bpf() error (EACCES for a verifier rejection, EPERM,
+	// EINVAL, E2BIG, ...).
+	Errno unix.Errno
+	// Log is the verifier's log, with libbcc's source references mapped to
+	// the user's file and lines.
+	Log string
+	// Hint is libbcc's explanation of a common rejection, if it had one.
+	Hint string
+}
+
+func (e *VerifierError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "load %s as %s: %v", e.Function, e.ProgType, e.Errno)
+	if e.Errno == unix.EACCES || e.Errno == unix.EINVAL {
+		b.WriteString(" (verifier rejected the program)")
+	}
+	if tail := e.LastLines(8); tail != "" {
+		b.WriteString(":\n")
+		b.WriteString(tail)
+	}
+	if e.Hint != "" {
+		b.WriteString("\n")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is match ErrVerifier, the errno, and ErrPermission or
+// ErrNotSupported when the kernel said EPERM with no log.
+func (e *VerifierError) Unwrap() []error {
+	errs := []error{ErrVerifier, e.Errno}
+	if e.Errno == unix.EPERM && strings.TrimSpace(e.Log) == "" {
+		errs = append(errs, ErrNotSupported)
+	}
+	return errs
+}
+
+// LastLines returns the last n non-empty lines of the log.
+func (e *VerifierError) LastLines(n int) string {
+	lines := strings.Split(strings.TrimRight(e.Log, "\n"), "\n")
+	var kept []string
+	for i := len(lines) - 1; i >= 0 && len(kept) < n; i-- {
+		if strings.TrimSpace(lines[i]) != "" {
+			kept = append(kept, lines[i])
+		}
+	}
+	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+		kept[i], kept[j] = kept[j], kept[i]
+	}
+	return strings.Join(kept, "\n")
+}
+
+// libbcc compiles text under this name; clang's messages use it.
+const virtualMain = "/virtual/main.c"
+
+var diagLine = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (error|warning|note|fatal error|remark): (.*)$`)
+
+// parseDiagnostics reads clang's output. Messages about libbcc's own
+// headers keep their names; those about the program get file.
+func parseDiagnostics(output, file string) []Diagnostic {
+	var out []Diagnostic
+	lines := strings.Split(output, "\n")
+	for i := 0; i < len(lines); i++ {
+		m := diagLine.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		d := Diagnostic{File: m[1], Severity: m[4], Message: m[5]}
+		d.Line, _ = strconv.Atoi(m[2])
+		d.Column, _ = strconv.Atoi(m[3])
+		if d.File == virtualMain {
+			d.File = file
+		}
+		// clang follows a diagnostic with the source line and a caret line.
+		if i+2 < len(lines) && strings.Contains(lines[i+2], "^") && !diagLine.MatchString(lines[i+1]) {
+			d.Source = lines[i+1] + "\n" + lines[i+2]
+			i += 2
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func newCompileError(err error, file string) error {
+	var ce *compiler.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	out := strings.ReplaceAll(ce.Output, virtualMain, file)
+	return &CompileError{
+		File:        file,
+		Diagnostics: parseDiagnostics(ce.Output, file),
+		Output:      out,
+		Err:         ce.Err,
+	}
+}
