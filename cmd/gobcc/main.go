@@ -1,0 +1,4 @@
+// Command gobcc runs BCC programs from the shell.
+package main
+
+func main() {}
