@@ -135,7 +135,12 @@ func parseOne(field string) (Flags, error) {
 	key := strings.ToLower(field)
 	key = strings.TrimPrefix(key, "debug_")
 	key = strings.TrimPrefix(key, "debug-")
-	key = strings.NewReplacer("_", "", "-", "").Replace(key)
+	key = strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' {
+			return -1
+		}
+		return r
+	}, key)
 	f, ok := aliases[key]
 	if !ok {
 		return None, fmt.Errorf("%w: %q (valid names: %s)", ErrUnknownFlag, field, validNames())
