@@ -78,7 +78,7 @@ func category(v Value) int {
 func textOf(v Value) []byte {
 	if v.Kind() == Char {
 		if v.bitSize > 0 {
-			return []byte{byte(v.raw())}
+			return []byte{byte(v.Int64())}
 		}
 		return v.data[:1]
 	}

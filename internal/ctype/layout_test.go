@@ -25,6 +25,7 @@ type layoutCase struct {
 }
 
 var layoutCases = []layoutCase{
+	{"struct bf", `struct bf { uint8_t a:4; uint64_t b:64; int c:5; _Bool d:1; char e:3; } __attribute__((packed));`, descPackedBits, 10},
 	{"struct bits", `struct bits { uint32_t a:3; uint32_t b:5; uint64_t c:40; char d; };`,
 		`["bits", [["a","unsigned int", 3], ["b","unsigned int", 5], ["c","unsigned long long", 40], ["d","char"] ], "struct"]`, 0},
 	{"struct ub", `struct ub { int :0; char a; int :3; int b:4; _Bool f:1; char c:2; };`,

@@ -282,7 +282,7 @@ func (v Value) Str() string {
 		return string(cstring(v.data))
 	case Char:
 		if v.bitSize > 0 {
-			return string([]byte{byte(v.raw())})
+			return string([]byte{byte(v.Int64())})
 		}
 		return string(v.data[:1])
 	}
