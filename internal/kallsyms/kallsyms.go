@@ -19,7 +19,7 @@
 package kallsyms
 
 import (
-	"bufio"
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -83,24 +83,37 @@ type Symbol struct {
 	Offset uint64
 }
 
-// entry is one kept symbol, packed small because a kernel has 100k+ of them:
-// the name lives in the Table's single string arena.
+// entry is one kept symbol while parsing: nameOff first points into the
+// raw input chunk, then into the Table's name arena.
 type entry struct {
-	addr    uint64
+	addr uint64
+	meta
+}
+
+// meta is what a Table keeps per symbol beside its address, packed small
+// because a kernel has 100k+ symbols: the name lives in the name arena.
+type meta struct {
 	nameOff uint32
 	nameLen uint16
 	module  uint16
 }
 
+// indexStride is how many addresses one coarse index slot covers. The coarse
+// index (16 KiB for a kernel) stays in cache, so a lookup touches only a few
+// cache lines of the 1 MiB address array instead of ~17 scattered ones.
+const indexStride = 32
+
 // Table is a kernel symbol table sorted by address. The zero value is an
 // empty table in which nothing is found.
 type Table struct {
-	entries []entry
-	names   string   // arena: every kept name, back to back, in input order
-	modules []string // module names indexed by entry.module
+	addrs   []uint64 // sorted; aliases in input order
+	metas   []meta   // parallel to addrs
+	index   []uint64 // addrs[i*indexStride]
+	names   string   // arena: every kept name, back to back
+	modules []string // module names indexed by meta.module
 
 	byNameOnce sync.Once
-	byName     map[string]uint32 // name -> index of the entry Address returns
+	byName     map[string]uint32 // name -> index of the symbol Address returns
 
 	byModuleNameOnce sync.Once
 	byModuleName     map[moduleName]uint32
@@ -122,90 +135,130 @@ func Load() (*Table, error) {
 	return t, nil
 }
 
+// chunkSize is the unit in which input is read and kept until parsed. Big
+// reads matter: each read of /proc/kallsyms is a syscall in which the kernel
+// formats at most what was asked for. Reading into fixed chunks instead of
+// one growing buffer means no byte is copied twice.
+const chunkSize = 1 << 20
+
+// maxLineLen bounds a line; the kernel's own limit (KSYM_NAME_LEN) is 512.
+const maxLineLen = 64 << 10
+
 // Parse reads a table in /proc/kallsyms format:
 //
 //	ffffffff81000000 T _text
 //	ffffffffc0a01000 t nft_do_chain	[nf_tables]
 func Parse(r io.Reader) (*Table, error) {
-	p := parser{modules: map[string]uint16{KernelModule: 0}, t: &Table{modules: []string{KernelModule}}}
-	// A big read buffer because each read of /proc/kallsyms costs a
-	// syscall and the kernel fills at most what is asked for.
-	br := bufio.NewReaderSize(r, 256<<10)
-	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return nil, fmt.Errorf("line %d: %w: longer than %d bytes", lineNo, ErrMalformed, br.Size())
-		}
-		if len(line) > 0 {
-			if perr := p.line(line); perr != nil {
-				return nil, fmt.Errorf("line %d: %w", lineNo, perr)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+	p := parser{modules: map[string]uint16{KernelModule: 0}, moduleNames: []string{KernelModule}}
+	var carry []byte // a line cut by the end of the previous chunk
+	for {
+		buf := make([]byte, chunkSize)
+		n := copy(buf, carry)
+		read, err := io.ReadFull(r, buf[n:])
+		n += read
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
 			return nil, fmt.Errorf("reading: %w", err)
 		}
+		complete := n
+		if !eof {
+			complete = bytes.LastIndexByte(buf[:n], '\n') + 1
+			if n-complete > maxLineLen || complete == 0 {
+				return nil, fmt.Errorf("line %d: %w: longer than %d bytes", p.lineNo+1, ErrMalformed, maxLineLen)
+			}
+		}
+		if err := p.chunk(buf[:complete]); err != nil {
+			return nil, err
+		}
+		if eof {
+			break
+		}
+		carry = buf[complete:n]
 	}
 	return p.finish()
 }
 
 type parser struct {
-	t         *Table
-	arena     strings.Builder
-	modules   map[string]uint16
-	lines     int
-	zeroLines int
+	chunks      [][]byte
+	entries     [][]entry // per chunk, nameOff relative to that chunk
+	kept        int
+	nameBytes   int
+	modules     map[string]uint16
+	moduleNames []string
+	lineNo      int
+	lines       int // non-blank
+	zeroLines   int
 }
 
-func (p *parser) line(line []byte) error {
+func (p *parser) chunk(text []byte) error {
+	// Sized once per chunk, so the entries are never copied by growth.
+	entries := make([]entry, 0, bytes.Count(text, []byte{'\n'})+1)
+	for lineStart := 0; lineStart < len(text); {
+		lineEnd := len(text)
+		if nl := bytes.IndexByte(text[lineStart:], '\n'); nl >= 0 {
+			lineEnd = lineStart + nl + 1
+		}
+		p.lineNo++
+		e, keep, err := p.line(text[lineStart:lineEnd])
+		if err != nil {
+			return fmt.Errorf("line %d: %w", p.lineNo, err)
+		}
+		if keep {
+			e.nameOff += uint32(lineStart)
+			entries = append(entries, e)
+		}
+		lineStart = lineEnd
+	}
+	p.kept += len(entries)
+	p.chunks = append(p.chunks, text)
+	p.entries = append(p.entries, entries)
+	return nil
+}
+
+// line parses "address type name [module]"; the entry's nameOff is
+// relative to line.
+func (p *parser) line(line []byte) (entry, bool, error) {
 	addrText, rest := field(line)
 	if len(addrText) == 0 {
-		return nil // blank line
+		return entry{}, false, nil // blank line
 	}
 	p.lines++
 	typeText, rest := field(rest)
 	name, rest := field(rest)
 	if len(typeText) != 1 || len(name) == 0 {
-		return fmt.Errorf("%w: %q", ErrMalformed, line)
+		return entry{}, false, fmt.Errorf("%w: %q", ErrMalformed, line)
 	}
 	addr, ok := parseHex(addrText)
 	if !ok {
-		return fmt.Errorf("%w: bad address in %q", ErrMalformed, line)
+		return entry{}, false, fmt.Errorf("%w: bad address in %q", ErrMalformed, line)
 	}
 	if addr == 0 {
 		p.zeroLines++
-		return nil
+		return entry{}, false, nil
 	}
 	if addr == ^uint64(0) || addr < minKernelAddress {
-		return nil
+		return entry{}, false, nil
 	}
 	switch typeText[0] {
 	case 'b', 'B', 'd', 'D', 'r', 'R':
-		return nil
+		return entry{}, false, nil
 	}
 	if len(name) > 0xffff {
-		return fmt.Errorf("%w: symbol name of %d bytes", ErrMalformed, len(name))
+		return entry{}, false, fmt.Errorf("%w: symbol name of %d bytes", ErrMalformed, len(name))
 	}
 	module := uint16(0)
 	if modText, _ := field(rest); len(modText) >= 2 && modText[0] == '[' && modText[len(modText)-1] == ']' {
 		var err error
 		if module, err = p.module(modText[1 : len(modText)-1]); err != nil {
-			return err
+			return entry{}, false, err
 		}
 	}
-	if p.arena.Len()+len(name) > 0xffffffff {
-		return fmt.Errorf("%w: symbol names exceed 4 GiB", ErrMalformed)
+	p.nameBytes += len(name)
+	if p.nameBytes > 0xffffffff {
+		return entry{}, false, fmt.Errorf("%w: symbol names exceed 4 GiB", ErrMalformed)
 	}
-	p.t.entries = append(p.t.entries, entry{
-		addr:    addr,
-		nameOff: uint32(p.arena.Len()),
-		nameLen: uint16(len(name)),
-		module:  module,
-	})
-	p.arena.Write(name)
-	return nil
+	nameOff := len(line) - len(rest) - len(name)
+	return entry{addr: addr, meta: meta{nameOff: uint32(nameOff), nameLen: uint16(len(name)), module: module}}, true, nil
 }
 
 func (p *parser) module(name []byte) (uint16, error) {
@@ -213,35 +266,60 @@ func (p *parser) module(name []byte) (uint16, error) {
 	if index, ok := p.modules[string(name)]; ok {
 		return index, nil
 	}
-	if len(p.t.modules) > 0xffff {
+	if len(p.moduleNames) > 0xffff {
 		return 0, fmt.Errorf("%w: more than %d modules", ErrMalformed, 0xffff)
 	}
-	index := uint16(len(p.t.modules))
-	p.t.modules = append(p.t.modules, string(name))
+	index := uint16(len(p.moduleNames))
+	p.moduleNames = append(p.moduleNames, string(name))
 	p.modules[string(name)] = index
 	return index, nil
 }
 
 func (p *parser) finish() (*Table, error) {
-	t := p.t
-	if len(t.entries) == 0 {
+	if p.kept == 0 {
 		if p.lines > 0 && p.zeroLines == p.lines {
 			return nil, ErrAddressesHidden
 		}
 		return nil, ErrNoSymbols
 	}
-	t.names = p.arena.String()
+	// Gather the names, exactly sized, into one string: the input chunks
+	// (mostly addresses, types and dropped lines) can then be freed.
+	var arena strings.Builder
+	arena.Grow(p.nameBytes)
+	all := make([]entry, 0, p.kept)
+	for i, entries := range p.entries {
+		chunk := p.chunks[i]
+		for _, e := range entries {
+			name := chunk[e.nameOff : e.nameOff+uint32(e.nameLen)]
+			e.nameOff = uint32(arena.Len())
+			arena.Write(name)
+			all = append(all, e)
+		}
+	}
 	// Arena offsets grow in input order, so sorting by (addr, nameOff) is a
 	// stable sort by address: aliases keep the kernel's order, in which the
 	// preferred name (non-weak, fewest leading underscores) comes first.
 	// vmlinux comes already sorted, which the sort detects cheaply.
-	slices.SortFunc(t.entries, func(a, b entry) int {
+	slices.SortFunc(all, func(a, b entry) int {
 		if c := cmp.Compare(a.addr, b.addr); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.nameOff, b.nameOff)
 	})
-	t.entries = slices.Clip(t.entries)
+	t := &Table{
+		addrs:   make([]uint64, len(all)),
+		metas:   make([]meta, len(all)),
+		index:   make([]uint64, 0, (len(all)+indexStride-1)/indexStride),
+		names:   arena.String(),
+		modules: p.moduleNames,
+	}
+	for i, e := range all {
+		t.addrs[i] = e.addr
+		t.metas[i] = e.meta
+		if i%indexStride == 0 {
+			t.index = append(t.index, e.addr)
+		}
+	}
 	return t, nil
 }
 
@@ -284,15 +362,14 @@ func parseHex(text []byte) (uint64, bool) {
 }
 
 // Len reports how many symbols the table holds.
-func (t *Table) Len() int { return len(t.entries) }
+func (t *Table) Len() int { return len(t.addrs) }
 
-func (t *Table) name(e entry) string {
-	return t.names[e.nameOff : e.nameOff+uint32(e.nameLen)]
+func (t *Table) name(i int) string {
+	m := t.metas[i]
+	return t.names[m.nameOff : m.nameOff+uint32(m.nameLen)]
 }
 
-func (t *Table) symbol(e entry, addr uint64) Symbol {
-	return Symbol{Name: t.name(e), Module: t.modules[e.module], Addr: e.addr, Offset: addr - e.addr}
-}
+func (t *Table) module(i int) string { return t.modules[t.metas[i].module] }
 
 // Lookup finds the symbol covering addr: the one with the highest address at
 // or below addr. Where several names share that address it returns the one
@@ -300,13 +377,12 @@ func (t *Table) symbol(e entry, addr uint64) Symbol {
 // stack traces. An address below the lowest symbol, or more than MaxTailSpan
 // past the highest one, is not found.
 func (t *Table) Lookup(addr uint64) (Symbol, bool) {
-	entries := t.entries
-	// Hand-rolled upper bound: sort.Search's closure call would double
-	// the cost of the lookup.
-	lo, hi := 0, len(entries)
+	// Hand-rolled upper bounds: sort.Search's closure call would double
+	// the cost. First the block in the coarse index, then within it.
+	lo, hi := 0, len(t.index)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if entries[mid].addr <= addr {
+		if t.index[mid] <= addr {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -315,14 +391,23 @@ func (t *Table) Lookup(addr uint64) (Symbol, bool) {
 	if lo == 0 {
 		return Symbol{}, false
 	}
+	lo, hi = (lo-1)*indexStride+1, min(lo*indexStride, len(t.addrs))
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if t.addrs[mid] <= addr {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
 	i := lo - 1
-	if lo == len(entries) && addr-entries[i].addr > MaxTailSpan {
+	if lo == len(t.addrs) && addr-t.addrs[i] > MaxTailSpan {
 		return Symbol{}, false
 	}
-	for i > 0 && entries[i-1].addr == entries[i].addr {
+	for i > 0 && t.addrs[i-1] == t.addrs[i] {
 		i--
 	}
-	return t.symbol(entries[i], addr), true
+	return Symbol{Name: t.name(i), Module: t.module(i), Addr: t.addrs[i], Offset: addr - t.addrs[i]}, true
 }
 
 // Format renders addr as BCC's BPF.ksym(addr, show_module, show_offset)
@@ -371,7 +456,7 @@ func (t *Table) AppendFormat(dst []byte, addr uint64, showModule, showOffset boo
 func (t *Table) Address(name string) (uint64, bool) {
 	t.byNameOnce.Do(t.buildByName)
 	if i, ok := t.byName[name]; ok {
-		return t.entries[i].addr, true
+		return t.addrs[i], true
 	}
 	module, symbol, qualified := strings.Cut(name, ":")
 	if !qualified {
@@ -379,7 +464,7 @@ func (t *Table) Address(name string) (uint64, bool) {
 	}
 	t.byModuleNameOnce.Do(t.buildByModuleName)
 	if i, ok := t.byModuleName[moduleName{module, symbol}]; ok {
-		return t.entries[i].addr, true
+		return t.addrs[i], true
 	}
 	return 0, false
 }
@@ -388,15 +473,15 @@ func (t *Table) Address(name string) (uint64, bool) {
 // stacks never pays for it. Entries are sorted by address, so the last
 // write for a name is its highest address, which is BCC's answer.
 func (t *Table) buildByName() {
-	t.byName = make(map[string]uint32, len(t.entries))
-	for i, e := range t.entries {
-		t.byName[t.name(e)] = uint32(i)
+	t.byName = make(map[string]uint32, len(t.addrs))
+	for i := range t.addrs {
+		t.byName[t.name(i)] = uint32(i)
 	}
 }
 
 func (t *Table) buildByModuleName() {
-	t.byModuleName = make(map[moduleName]uint32, len(t.entries))
-	for i, e := range t.entries {
-		t.byModuleName[moduleName{t.modules[e.module], t.name(e)}] = uint32(i)
+	t.byModuleName = make(map[moduleName]uint32, len(t.addrs))
+	for i := range t.addrs {
+		t.byModuleName[moduleName{t.module(i), t.name(i)}] = uint32(i)
 	}
 }

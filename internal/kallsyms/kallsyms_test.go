@@ -2,11 +2,15 @@ package kallsyms
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 // recordedPath is a hand-made /proc/kallsyms in the kernel's exact format
@@ -233,5 +237,72 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestLargeInputAgainstReference parses an input several read chunks long,
+// with aliases everywhere (so some straddle coarse index blocks and lines
+// straddle chunks), and checks Lookup and Address against a linear search.
+func TestLargeInputAgainstReference(t *testing.T) {
+	type ref struct {
+		addr         uint64
+		name, module string
+	}
+	var input strings.Builder
+	var refs []ref // kept symbols, in input order
+	addr := uint64(0xffffffff81000000)
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := 0; input.Len() < 3*chunkSize; i++ {
+		if rng.IntN(4) != 0 { // one in four shares the previous address
+			addr += 1 + rng.Uint64N(0x400)
+		}
+		name := fmt.Sprintf("fn_%d_%s", i, strings.Repeat("x", rng.IntN(40)))
+		kind := "tTWD"[rng.IntN(4)]
+		module := KernelModule
+		suffix := "\n"
+		if i > 50000 {
+			module = fmt.Sprintf("mod%d", i%3)
+			suffix = "\t[" + module + "]\n"
+		}
+		fmt.Fprintf(&input, "%016x %c %s%s", addr, kind, name, suffix)
+		if kind != 'D' {
+			refs = append(refs, ref{addr, name, module})
+		}
+	}
+	table, err := Parse(iotest.HalfReader(strings.NewReader(input.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Len() != len(refs) {
+		t.Fatalf("Len() = %d, want %d", table.Len(), len(refs))
+	}
+	// The input is sorted, so the reference answer for an address is the
+	// first kept symbol of the highest address at or below it.
+	expect := func(addr uint64) (Symbol, bool) {
+		j := sort.Search(len(refs), func(j int) bool { return refs[j].addr > addr })
+		if j == 0 || (j == len(refs) && addr-refs[j-1].addr > MaxTailSpan) {
+			return Symbol{}, false
+		}
+		first := j - 1
+		for first > 0 && refs[first-1].addr == refs[j-1].addr {
+			first--
+		}
+		r := refs[first]
+		return Symbol{Name: r.name, Module: r.module, Addr: r.addr, Offset: addr - r.addr}, true
+	}
+	probes := []uint64{0, refs[0].addr - 1, refs[len(refs)-1].addr + MaxTailSpan, refs[len(refs)-1].addr + MaxTailSpan + 1}
+	for _, r := range refs {
+		probes = append(probes, r.addr, r.addr-1, r.addr+1)
+	}
+	for _, addr := range probes {
+		want, wantOK := expect(addr)
+		if got, ok := table.Lookup(addr); got != want || ok != wantOK {
+			t.Fatalf("Lookup(%#x) = %+v, %v; want %+v, %v", addr, got, ok, want, wantOK)
+		}
+	}
+	for _, r := range refs {
+		if got, ok := table.Address(r.module + ":" + r.name); !ok || got != r.addr {
+			t.Fatalf("Address(%s:%s) = %#x, %v; want %#x", r.module, r.name, got, ok, r.addr)
+		}
 	}
 }

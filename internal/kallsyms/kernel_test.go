@@ -53,13 +53,22 @@ func loadReal(tb testing.TB) *Table {
 	return table
 }
 
+// symbols lists every symbol of table in address order.
+func symbols(table *Table) []Symbol {
+	all := make([]Symbol, table.Len())
+	for i := range all {
+		all[i] = Symbol{Name: table.name(i), Module: table.module(i), Addr: table.addrs[i]}
+	}
+	return all
+}
+
 // nextAddr returns the first symbol address above addr, where a function
 // at addr must end at the latest.
 func nextAddr(tb testing.TB, table *Table, addr uint64) uint64 {
 	tb.Helper()
-	for _, e := range table.entries {
-		if e.addr > addr {
-			return e.addr
+	for _, next := range table.addrs {
+		if next > addr {
+			return next
 		}
 	}
 	tb.Fatalf("no symbol above %#x", addr)
@@ -104,7 +113,7 @@ func TestRealKernelAddressesInsideFunctions(t *testing.T) {
 			t.Errorf("Lookup(%#x), the next symbol's address, still gives %q", end, name)
 		}
 	}
-	first := table.entries[0].addr
+	first := table.addrs[0]
 	if got, ok := table.Lookup(first - 1); ok {
 		t.Errorf("Lookup(first symbol - 1 = %#x) = %+v, want not found", first-1, got)
 	}
@@ -115,32 +124,38 @@ func TestRealKernelAddressesInsideFunctions(t *testing.T) {
 
 func TestRealKernelRoundTrip(t *testing.T) {
 	table := loadReal(t)
+	all := symbols(table)
 	count := map[string]int{}
-	for _, e := range table.entries {
-		count[table.name(e)]++
+	for _, sym := range all {
+		count[sym.Name]++
 	}
-	for i, e := range table.entries {
-		name := table.name(e)
+	for i, sym := range all {
+		name := sym.Name
 		addr, ok := table.Address(name)
 		if !ok {
 			t.Fatalf("Address(%q) not found, but it is in the table", name)
 		}
-		if count[name] == 1 && addr != e.addr {
-			t.Fatalf("Address(%q) = %#x, want %#x", name, addr, e.addr)
+		if count[name] == 1 && addr != sym.Addr {
+			t.Fatalf("Address(%q) = %#x, want %#x", name, addr, sym.Addr)
 		}
-		qualified := table.modules[e.module] + ":" + name
-		if got, ok := table.Address(qualified); !ok || (count[name] == 1 && got != e.addr) {
-			t.Fatalf("Address(%q) = %#x, %v; want %#x", qualified, got, ok, e.addr)
+		qualified := sym.Module + ":" + name
+		if got, ok := table.Address(qualified); !ok || (count[name] == 1 && got != sym.Addr) {
+			t.Fatalf("Address(%q) = %#x, %v; want %#x", qualified, got, ok, sym.Addr)
 		}
-		sym, ok := table.Lookup(addr)
-		if !ok || sym.Addr != addr || sym.Offset != 0 {
-			t.Fatalf("Lookup(Address(%q) = %#x) = %+v, %v", name, addr, sym, ok)
+		found, ok := table.Lookup(addr)
+		if !ok || found.Addr != addr || found.Offset != 0 {
+			t.Fatalf("Lookup(Address(%q) = %#x) = %+v, %v", name, addr, found, ok)
 		}
-		if i > 0 && table.entries[i-1].addr == e.addr {
+		if i > 0 && all[i-1].Addr == sym.Addr {
 			continue // an alias: Lookup names the first of the group
 		}
-		if sym.Name != name {
-			t.Fatalf("Lookup(%#x) = %q, want %q", addr, sym.Name, name)
+		if found.Name != name {
+			t.Fatalf("Lookup(%#x) = %q, want %q", addr, found.Name, name)
+		}
+		if i+1 < len(all) && all[i+1].Addr > addr+1 {
+			if inside, _ := table.Lookup(all[i+1].Addr - 1); inside.Name != name {
+				t.Fatalf("Lookup(%#x), the last byte before the next symbol, = %q, want %q", all[i+1].Addr-1, inside.Name, name)
+			}
 		}
 	}
 }
@@ -234,9 +249,13 @@ func TestMatchesBCC(t *testing.T) {
 	table := loadReal(t)
 
 	var bpfProg uint64
-	for _, e := range table.entries {
-		if table.modules[e.module] == "bpf" && strings.HasSuffix(table.name(e), "_gobcc_ksym") {
-			bpfProg = e.addr
+	var vmlinux []Symbol
+	for _, sym := range symbols(table) {
+		if sym.Module == "bpf" && strings.HasSuffix(sym.Name, "_gobcc_ksym") {
+			bpfProg = sym.Addr
+		}
+		if sym.Module == KernelModule {
+			vmlinux = append(vmlinux, sym)
 		}
 	}
 	if bpfProg == 0 {
@@ -248,25 +267,19 @@ func TestMatchesBCC(t *testing.T) {
 	// Other engineers' programs come and go in the [bpf] range.
 	var addrs []uint64
 	var aliasAddrs []uint64
-	vmlinux := table.entries[:0:0]
-	for _, e := range table.entries {
-		if e.module == 0 {
-			vmlinux = append(vmlinux, e)
-		}
-	}
 	const samples = 14
 	for k := range samples {
 		i := (k*len(vmlinux))/samples + 1
-		for i+1 < len(vmlinux) && (vmlinux[i-1].addr == vmlinux[i].addr || vmlinux[i+1].addr == vmlinux[i].addr) {
+		for i+1 < len(vmlinux) && (vmlinux[i-1].Addr == vmlinux[i].Addr || vmlinux[i+1].Addr == vmlinux[i].Addr) {
 			i++
 		}
-		start, end := vmlinux[i].addr, vmlinux[i+1].addr
+		start, end := vmlinux[i].Addr, vmlinux[i+1].Addr
 		addrs = append(addrs, start, start+1, end-1)
 	}
 	for i := 1; i < len(vmlinux) && len(aliasAddrs) < 10; i += 97 {
 		for ; i < len(vmlinux); i++ {
-			if vmlinux[i-1].addr == vmlinux[i].addr {
-				aliasAddrs = append(aliasAddrs, vmlinux[i].addr+2)
+			if vmlinux[i-1].Addr == vmlinux[i].Addr {
+				aliasAddrs = append(aliasAddrs, vmlinux[i].Addr+2)
 				break
 			}
 		}
@@ -276,22 +289,22 @@ func TestMatchesBCC(t *testing.T) {
 			addrs = append(addrs, addr+0x10)
 		}
 	}
-	addrs = append(addrs, 0, 0x1000, 0x7fffffffe000, table.entries[0].addr-1, bpfProg, bpfProg+1, bpfProg+8)
+	addrs = append(addrs, 0, 0x1000, 0x7fffffffe000, table.addrs[0]-1, bpfProg, bpfProg+1, bpfProg+8)
 	if len(addrs) < 50 {
 		t.Fatalf("only %d addresses to compare", len(addrs))
 	}
 
 	count := map[string]int{}
-	for _, e := range vmlinux {
-		count[table.name(e)]++
+	for _, sym := range vmlinux {
+		count[sym.Name]++
 	}
 	var names []string
 	var duplicates int
 	for i := 0; i < len(vmlinux) && len(names) < 12; i += len(vmlinux) / 12 {
-		names = append(names, table.name(vmlinux[i]))
+		names = append(names, vmlinux[i].Name)
 	}
-	for _, e := range vmlinux {
-		if name := table.name(e); count[name] > 1 && duplicates < 4 {
+	for _, sym := range vmlinux {
+		if name := sym.Name; count[name] > 1 && duplicates < 4 {
 			names = append(names, name)
 			duplicates++
 			count[name] = 0 // once
