@@ -1,0 +1,43 @@
+# gobcc's two set-up commands, `make run` and `make test`, work on a fresh
+# Debian 12 machine as root: both run scripts/setup.sh first, which installs
+# only what is missing.
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+BIN := bin
+
+.PHONY: all setup build run test vet parity bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	$(GO) build -o $(BIN)/gobcc ./cmd/gobcc
+	$(GO) build -o $(BIN)/kmalloc_callers ./examples/kmalloc_callers
+
+# The seed example: kmalloc() call sites counted from the kmem:kmalloc
+# tracepoint, printed with their kernel function names for a few seconds.
+run: setup build
+	$(BIN)/gobcc run --ksym --top 15 --duration 5s testdata/kmalloc_callers.c
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Every test, against the real kernel and libbcc; a test that would skip for
+# lack of a kernel feature fails instead.
+test: setup vet
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -count=1 -timeout 60m ./...
+
+parity: setup
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -count=1 -run 'Parity' -v ./...
+
+# Benchmarks against BCC Python on this machine; `make bench ARGS=quick`
+# checks that everything runs without timing it seriously.
+bench: setup build
+	bash scripts/bench.sh $(ARGS)
+
+clean:
+	rm -rf $(BIN)
