@@ -25,8 +25,8 @@ type mapBatchAttr struct {
 	flags     uint64
 }
 
-// mapBatch runs one batch command and returns the count the kernel wrote
-// back, which is meaningful on error too.
+// mapBatch runs one batch command and returns how many entries the kernel
+// processed, which is meaningful on error too.
 func mapBatch(cmd uintptr, op string, fd int, inBatch, outBatch, keys, values []byte, count uint32, elemFlags uint64) (uint32, error) {
 	attr := mapBatchAttr{
 		inBatch:   ptrTo(inBatch),
@@ -38,10 +38,18 @@ func mapBatch(cmd uintptr, op string, fd int, inBatch, outBatch, keys, values []
 		elemFlags: elemFlags,
 	}
 	_, errno := bpf(cmd, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	if errno != 0 {
+	switch {
+	case errno == 0:
+		return attr.count, nil
+	case errno != unix.ENOENT && attr.count == count:
+		// Refusals before any entry is touched (unknown command, map type
+		// without the op, bad flags) leave count as we sent it, while an
+		// element that fails mid-batch always leaves fewer than count done.
+		// Only the end-of-map ENOENT may legitimately report all of count.
+		return 0, newMapError(op, errno)
+	default:
 		return attr.count, newMapError(op, errno)
 	}
-	return attr.count, nil
 }
 
 // BatchTokenSize is the size inBatch and outBatch buffers need for a map
@@ -55,7 +63,8 @@ func BatchTokenSize(keySize int) int { return max(keySize, 4) }
 // should be two buffers swapped between calls. keys needs count*key_size
 // bytes and values count*ValueStride bytes. flags is BPF_F_LOCK or 0.
 //
-// n is the number of entries copied, and counts even when err is not nil.
+// n is the number of entries copied, and counts even when err is not nil
+// (it is 0 when the kernel refused the call before touching any entry).
 // When the map holds no entries past this call, err matches ErrKeyNotExist
 // and the n entries copied are still valid: a caller loops, feeding outBatch
 // back as inBatch, until it sees ErrKeyNotExist, and processes n every time.

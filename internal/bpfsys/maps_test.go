@@ -96,7 +96,7 @@ func TestMapGetNextKeyWalksAllKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := uint32(next[0]) | uint32(next[1])<<8 | uint32(next[2])<<16 | uint32(next[3])<<24
+		k := bytesToU32(next)
 		if seen[k] {
 			t.Fatalf("key %d seen twice", k)
 		}
