@@ -22,7 +22,8 @@
 //     changes nothing);
 //   - linking: -l, -L, -Wl,, -Xlinker, -shared, -static, -rdynamic (nothing
 //     is linked);
-//   - -- (ends the options, so whatever follows would be an input file);
+//   - -- and - (an end of options or standard input: either way a second
+//     input, and libbcc accepts only its own);
 //   - a relative directory after -I, -isystem, -iquote or -idirafter:
 //     libbcc runs clang from the kernel build directory, so a relative path
 //     silently resolves there, not in the working directory (Include makes
@@ -58,7 +59,7 @@ var (
 	ErrInvalidMacro = errors.New("invalid macro name")
 	// ErrSyntax marks a string Parse cannot split: an unterminated quote or
 	// a trailing backslash.
-	ErrSyntax = errors.New("cflags: syntax error")
+	ErrSyntax = errors.New("syntax error")
 )
 
 // FlagError describes an element Validate rejected. errors.Is matches it
@@ -96,7 +97,7 @@ type SyntaxError struct {
 
 // Error reports the offset and the reason.
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%v at offset %d: %s", ErrSyntax, e.Offset, e.Reason)
+	return fmt.Sprintf("cflags: %v at offset %d: %s", ErrSyntax, e.Offset, e.Reason)
 }
 
 // Unwrap returns ErrSyntax.
@@ -411,10 +412,9 @@ func Parse(s string) ([]string, error) {
 
 func split(s string) ([]string, error) {
 	var (
-		words   []string
-		word    strings.Builder
-		inWord  bool
-		quoteAt int
+		words  []string
+		word   strings.Builder
+		inWord bool
 	)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -436,16 +436,15 @@ func split(s string) ([]string, error) {
 			word.WriteByte(s[i])
 			inWord = true
 		case c == '\'':
-			quoteAt = i
 			end := strings.IndexByte(s[i+1:], '\'')
 			if end < 0 {
-				return nil, &SyntaxError{Offset: quoteAt, Reason: "unterminated single quote"}
+				return nil, &SyntaxError{Offset: i, Reason: "unterminated single quote"}
 			}
 			word.WriteString(s[i+1 : i+1+end])
 			i += 1 + end
 			inWord = true
 		case c == '"':
-			quoteAt = i
+			quoteAt := i
 			closed := false
 			for i++; i < len(s); i++ {
 				c := s[i]
