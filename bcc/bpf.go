@@ -104,7 +104,12 @@ func New(opts Options) (*BPF, error) {
 	if opts.SrcFile != "" {
 		// libbcc compiles text under a virtual name; keep quoted includes
 		// relative to the real file working.
-		flags = append(flags, "-iquote"+filepath.Dir(opts.SrcFile))
+		// libbcc runs clang from the kernel tree: the path must be absolute.
+		dir, err := filepath.Abs(filepath.Dir(opts.SrcFile))
+		if err != nil {
+			return nil, fmt.Errorf("read program: %w", err)
+		}
+		flags = append(flags, "-iquote"+dir)
 	}
 	b := &BPF{
 		file:   file,
@@ -123,7 +128,7 @@ func New(opts Options) (*BPF, error) {
 	session, err := compiler.Compile(compiler.Request{
 		Text:       text,
 		CFlags:     flags,
-		DebugFlags: uint(opts.Debug &^ (debugflags.BPF | debugflags.BPFRegisterState)),
+		DebugFlags: uint(opts.Debug),
 	}, !opts.InProcess)
 	if err != nil {
 		return nil, newCompileError(err, file)

@@ -43,7 +43,11 @@ func init() {
 func serve(c *conn) int {
 	var mod *libbcc.Module
 	var res *Result
-	endOutput := func() { io.WriteString(os.Stderr, doneMarker) }
+	endOutput := func() {
+		// libbcc's stdout (LLVM IR) is block-buffered into the pipe.
+		flushStdio()
+		io.WriteString(os.Stderr, doneMarker)
+	}
 	for {
 		m, fds, err := c.recv()
 		closeFDs(fds)

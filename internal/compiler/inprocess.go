@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,35 +17,52 @@ import (
 // is not meant for concurrent compiles.
 var stderrMu sync.Mutex
 
-// captureStderr runs f with fd 2 redirected into a pipe and returns what was
-// written. Anything else the process writes to fd 2 meanwhile is captured
-// too; that is the price of compiling in-process.
+// captureStderr runs f with fds 1 and 2 redirected into a pipe and
+// returns what was written: clang's diagnostics go to stderr, and some of
+// libbcc's debug output (LLVM IR) to stdout. Anything else the process
+// writes to them meanwhile is captured too; that is the price of compiling
+// in-process.
 func captureStderr(f func()) (string, error) {
-	saved, err := unix.FcntlInt(2, unix.F_DUPFD_CLOEXEC, 3)
-	if err != nil {
-		return "", fmt.Errorf("dup stderr: %w", err)
+	var saved [3]int
+	for _, fd := range []int{1, 2} {
+		s, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			if fd == 2 {
+				unix.Close(saved[1])
+			}
+			return "", fmt.Errorf("dup fd %d: %w", fd, err)
+		}
+		saved[fd] = s
 	}
-	defer unix.Close(saved)
+	defer unix.Close(saved[1])
+	defer unix.Close(saved[2])
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return "", fmt.Errorf("pipe: %w", err)
 	}
-	r := os.NewFile(uintptr(p[0]), "stderr-capture")
+	r := os.NewFile(uintptr(p[0]), "output-capture")
 	defer r.Close()
 	done := make(chan []byte)
 	go func() {
 		b, _ := io.ReadAll(r)
 		done <- b
 	}()
-	if err := unix.Dup3(p[1], 2, 0); err != nil {
-		unix.Close(p[1])
-		return "", fmt.Errorf("redirect stderr: %w", err)
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup3(p[1], fd, 0); err != nil {
+			unix.Dup3(saved[1], 1, 0)
+			unix.Close(p[1])
+			return "", fmt.Errorf("redirect fd %d: %w", fd, err)
+		}
 	}
 	unix.Close(p[1])
 	f()
-	// Restoring fd 2 closes the last write end, which ends the reader.
-	if err := unix.Dup3(saved, 2, 0); err != nil {
-		return "", fmt.Errorf("restore stderr: %w", err)
+	// C stdio buffers stdout when it is a pipe; flush it into the capture.
+	flushStdio()
+	// Restoring fds 1 and 2 closes the last write ends, which ends the reader.
+	err1 := unix.Dup3(saved[1], 1, 0)
+	err2 := unix.Dup3(saved[2], 2, 0)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", fmt.Errorf("restore stdout/stderr: %w", err)
 	}
 	return string(<-done), nil
 }
