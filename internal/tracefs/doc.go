@@ -28,11 +28,15 @@
 // Until something expands the ring buffer (enabling an event or tracer,
 // or writing buffer_size_kb), buffer_size_kb reads "7 (expanded: 1408)":
 // each CPU has only 7 KiB. bpf_trace_printk and trace_marker do not expand
-// it, so when they are the only users the buffer stays at 7 KiB per CPU,
-// about 145 lines, and a reader that falls behind a writer producing more
-// than roughly 50,000 lines per second loses lines in pages of about 145,
-// reported as LOST lines. [SetBufferSizeKB] enlarges the buffer of every CPU
-// (it needs root and affects every user of the global trace buffer).
+// it, so when they are the only users the buffer stays at 7 KiB per CPU.
+// A reader that falls a couple of pages behind the writer then loses lines
+// in whole pages, about 145 bpf_trace_printk lines each, reported as
+// "CPU:N [LOST 145 EVENTS]" (or a multiple). Above about 50,000 lines per
+// second this is the norm; on a busy machine (2 CPUs, load average 7) both
+// this reader and BCC's lost lines already at 20,000 per second, because
+// the reader is not scheduled soon enough. No reader speed fixes that; a
+// larger buffer does: [SetBufferSizeKB] enlarges the buffer of every CPU (it
+// needs root and affects every user of the global trace buffer).
 //
 // # One reader
 //

@@ -60,8 +60,10 @@ func openPipeAt(path string) (*Pipe, error) {
 }
 
 // ReadLine returns the next trace_pipe line without its newline, waiting
-// for one if none is buffered. It returns ctx.Err() when ctx ends first, and
-// an error wrapping os.ErrClosed once the Pipe is closed.
+// for one if none is buffered. It returns ctx.Err() when ctx ends before a
+// line arrives, and an error wrapping os.ErrClosed once the Pipe is closed.
+// Lines already read from the kernel are returned even after ctx ends: ctx
+// only bounds the wait, and no line is dropped.
 func (p *Pipe) ReadLine(ctx context.Context) (string, error) {
 	line, err := p.readLine(ctx)
 	if err != nil {
