@@ -138,7 +138,7 @@ func Load() (*Table, error) {
 // chunkSize is the unit in which input is read and kept until parsed. Big
 // reads matter: each read of /proc/kallsyms is a syscall in which the kernel
 // formats at most what was asked for. Reading into fixed chunks instead of
-// one growing buffer means no byte is copied twice.
+// one growing buffer means bytes are not copied again as it grows.
 const chunkSize = 1 << 20
 
 // maxLineLen bounds a line; the kernel's own limit (KSYM_NAME_LEN) is 512.
@@ -323,7 +323,7 @@ func (p *parser) finish() (*Table, error) {
 	return t, nil
 }
 
-// field splits off the first space- or tab-separated field of line.
+// field splits off the first whitespace-separated field of line.
 func field(line []byte) (word, rest []byte) {
 	start := 0
 	for start < len(line) && isSpace(line[start]) {
@@ -336,9 +336,9 @@ func field(line []byte) (word, rest []byte) {
 	return line[start:end], line[end:]
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
+// isSpace treats every control character as a separator: one comparison
+// per byte, and kernel symbol names are printable.
+func isSpace(c byte) bool { return c <= ' ' }
 
 func parseHex(text []byte) (uint64, bool) {
 	if len(text) == 0 || len(text) > 16 {
