@@ -155,7 +155,7 @@ func DeleteAll(fd int, keySize, valueSize int, perCPU bool, possibleCPUs int) (i
 	if err != nil {
 		return 0, err
 	}
-	n, err := deleteAllBatch(fd, keySize, ValueStride(valueSize, perCPU, possibleCPUs))
+	n, err := deleteAllBatch(fd, keySize, ValueStride(valueSize, perCPU, possibleCPUs), deleteChunk)
 	if err != nil && errors.Is(err, ErrNotSupported) {
 		return deleteAllNextKey(fd, keySize)
 	}
@@ -163,8 +163,7 @@ func DeleteAll(fd int, keySize, valueSize int, perCPU bool, possibleCPUs int) (i
 }
 
 // deleteAllBatch empties a map with batch lookup-and-delete.
-func deleteAllBatch(fd int, keySize, stride int) (int, error) {
-	chunk := deleteChunk
+func deleteAllBatch(fd int, keySize, stride, chunk int) (int, error) {
 	keys := make([]byte, chunk*keySize)
 	values := make([]byte, chunk*stride)
 	tokenSize := BatchTokenSize(keySize)

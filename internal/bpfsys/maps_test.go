@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 func TestMapElementOps(t *testing.T) {
@@ -252,6 +254,7 @@ func TestMapCreateFailureLeaksNoFD(t *testing.T) {
 }
 
 func TestClosedFDIsEBADF(t *testing.T) {
+	testutil.RequireRoot(t) // unprivileged bpf(2) fails with EPERM first
 	err := MapLookup(-1, u32(0), make([]byte, 8))
 	if !errors.Is(err, unix.EBADF) || errors.Is(err, ErrKeyNotExist) {
 		t.Errorf("lookup on fd -1: %v, want EBADF", err)
