@@ -85,6 +85,18 @@ func FuzzDecode(f *testing.F) {
 // exercise calls every accessor, recursively, and checks the JSON is valid.
 func exercise(t *testing.T, v Value) {
 	t.Helper()
+	budget := 2000
+	exerciseBudget(t, v, &budget)
+}
+
+// exerciseBudget is exercise visiting at most *budget values, so that
+// nested arrays cannot make one fuzz input take exponential time.
+func exerciseBudget(t *testing.T, v Value, budget *int) {
+	t.Helper()
+	if *budget <= 0 {
+		return
+	}
+	*budget--
 	_ = v.String()
 	_ = v.Interface()
 	_, _, _, _ = v.Uint64(), v.Int64(), v.Float64(), v.Bool()
@@ -94,8 +106,8 @@ func exercise(t *testing.T, v Value) {
 		t.Fatalf("MarshalJSON = %s, %v", js, err)
 	}
 	for i := 0; i < v.Len() && i < 64; i++ {
-		exercise(t, v.Index(i))
-		exercise(t, v.FieldAt(i))
+		exerciseBudget(t, v.Index(i), budget)
+		exerciseBudget(t, v.FieldAt(i), budget)
 	}
 	if typ := v.Type(); typ != nil {
 		for _, f := range typ.lookup {
