@@ -3,7 +3,7 @@ package ctype
 import "testing"
 
 func benchKey(b *testing.B) (*Type, []byte) {
-	typ := MustParse(descKey, 40)
+	typ := mustParse(descKey, 40)
 	buf, err := typ.Encode(map[string]any{"pid": 4242, "prio": -3, "comm": "bash", "ts": 123456789, "delta": -5})
 	if err != nil {
 		b.Fatal(err)
@@ -44,7 +44,7 @@ func BenchmarkFieldByName(b *testing.B) {
 
 // BenchmarkUint64Scalar decodes a u64 leaf and reads it.
 func BenchmarkUint64Scalar(b *testing.B) {
-	typ := MustParse(`"unsigned long long"`, 8)
+	typ := mustParse(`"unsigned long long"`, 8)
 	buf := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 	b.ReportAllocs()
 	var sink uint64
@@ -67,7 +67,7 @@ func BenchmarkStringStruct(b *testing.B) {
 
 // BenchmarkCompareUint64 compares two u64 keys, as sorting items does.
 func BenchmarkCompareUint64(b *testing.B) {
-	typ := MustParse(`"unsigned long long"`, 8)
+	typ := mustParse(`"unsigned long long"`, 8)
 	x, _ := typ.Decode([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 	y, _ := typ.Decode([]byte{1, 2, 3, 4, 5, 6, 7, 9})
 	b.ReportAllocs()

@@ -60,7 +60,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	types := make([]*Type, len(fuzzDescs))
 	for i, d := range fuzzDescs {
-		types[i] = MustParse(d, 0)
+		types[i] = mustParse(d, 0)
 	}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		typ := types[int(which)%len(types)]

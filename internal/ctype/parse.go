@@ -95,16 +95,6 @@ func Parse(desc string, size int) (*Type, error) {
 	return t, nil
 }
 
-// MustParse is Parse for descriptions known to be good, such as literals in
-// tests; it panics on error.
-func MustParse(desc string, size int) *Type {
-	t, err := Parse(desc, size)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func badf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadDescription}, args...)...)
 }

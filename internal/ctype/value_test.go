@@ -19,7 +19,7 @@ const (
 )
 
 func TestDecodeStruct(t *testing.T) {
-	typ := MustParse(descKey, 40)
+	typ := mustParse(descKey, 40)
 	if got, want := typ.String(), "struct key { unsigned int pid; signed char prio; char comm[16]; unsigned long long ts; long long delta; }"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
@@ -72,7 +72,7 @@ func TestDecodeStruct(t *testing.T) {
 }
 
 func TestBitfields(t *testing.T) {
-	typ := MustParse(descPackedBits, 10)
+	typ := mustParse(descPackedBits, 10)
 	if !typ.Packed || typ.Size != 10 {
 		t.Fatalf("%s: packed=%v size=%d", typ, typ.Packed, typ.Size)
 	}
@@ -102,7 +102,7 @@ func TestBitfields(t *testing.T) {
 }
 
 func TestAnonymousMembers(t *testing.T) {
-	typ := MustParse(descAnon, 12)
+	typ := mustParse(descAnon, 12)
 	b, err := typ.Encode(map[string]any{"k": -7, "x": 0x12345678, "p": "p", "q": int8('q')})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestAnonymousMembers(t *testing.T) {
 }
 
 func TestWideAndFloat(t *testing.T) {
-	typ := MustParse(descWide, 80)
+	typ := mustParse(descWide, 80)
 	minI128 := new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), 127))
 	maxU128 := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
 	b, err := typ.Encode(map[string]any{"c": "w", "v": minI128, "u": maxU128, "ld": -0.1, "f": float32(1.5)})
@@ -154,7 +154,7 @@ func TestWideAndFloat(t *testing.T) {
 	if _, err := typ.Encode(map[string]any{"f": 1e39}); !errors.Is(err, ErrEncode) {
 		t.Errorf("1e39 into float: %v", err)
 	}
-	nan := MustParse(`"double"`, 8)
+	nan := mustParse(`"double"`, 8)
 	nb, _ := nan.Encode(math.NaN())
 	nv, _ := nan.Decode(nb)
 	if js, _ := json.Marshal(nv); string(js) != `"NaN"` {
@@ -181,7 +181,7 @@ func TestEncodeScalars(t *testing.T) {
 		{`"unsigned int"`, []byte{1, 2, 3, 4}, []byte{1, 2, 3, 4}},
 	}
 	for _, tc := range ok {
-		typ := MustParse(tc.desc, 0)
+		typ := mustParse(tc.desc, 0)
 		got, err := typ.Encode(tc.in)
 		if err != nil || !bytes.Equal(got, tc.want) {
 			t.Errorf("%s.Encode(%v) = %x, %v; want %x", typ, tc.in, got, err, tc.want)
@@ -200,19 +200,19 @@ func TestEncodeScalars(t *testing.T) {
 		{`["a", [["x","int", [2]]], "struct_packed"]`, map[string]any{"x": 5}},
 	}
 	for _, tc := range bad {
-		typ := MustParse(tc.desc, 0)
+		typ := mustParse(tc.desc, 0)
 		if got, err := typ.Encode(tc.in); !errors.Is(err, ErrEncode) {
 			t.Errorf("%s.Encode(%#v) = %x, %v; want ErrEncode", typ, tc.in, got, err)
 		}
 	}
-	if err := MustParse(`"int"`, 4).EncodeTo(make([]byte, 3), 1); !errors.Is(err, ErrShortBuffer) {
+	if err := mustParse(`"int"`, 4).EncodeTo(make([]byte, 3), 1); !errors.Is(err, ErrShortBuffer) {
 		t.Errorf("EncodeTo short: %v", err)
 	}
 }
 
 func TestCompareOrdersLikeSorted(t *testing.T) {
 	enc := func(desc string, size int, x any) Value {
-		typ := MustParse(desc, size)
+		typ := mustParse(desc, size)
 		b, err := typ.Encode(x)
 		if err != nil {
 			t.Fatal(err)
@@ -257,7 +257,7 @@ func TestCompareOrdersLikeSorted(t *testing.T) {
 }
 
 func TestIndexAndZeroValue(t *testing.T) {
-	typ := MustParse(`"unsigned short"`, 6)
+	typ := mustParse(`"unsigned short"`, 6)
 	v, _ := typ.Decode([]byte{1, 0, 2, 0, 3, 0})
 	if v.Len() != 3 || v.Index(2).Uint64() != 3 || v.Index(3).IsValid() || v.Index(-1).IsValid() {
 		t.Errorf("Index: %s", v)
@@ -269,4 +269,13 @@ func TestIndexAndZeroValue(t *testing.T) {
 	if js, _ := zero.MarshalJSON(); string(js) != "null" {
 		t.Errorf("zero MarshalJSON = %s", js)
 	}
+}
+
+// mustParse is Parse for descriptions the test knows to be good.
+func mustParse(desc string, size int) *Type {
+	t, err := Parse(desc, size)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
