@@ -1,0 +1,123 @@
+package bcc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"iter"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
+)
+
+// TypedTable is a Table read and written as Go types K and V, which must be
+// fixed-size (encoding/binary) types whose sizes equal the C key and value
+// sizes: uint64 for u64, [16]byte for char[16], a struct with the same
+// fields for a C struct, with explicit `_ [N]byte` fields where C pads.
+type TypedTable[K, V any] struct {
+	t *Table
+}
+
+// TableOf views t through Go types. It returns an error wrapping
+// ErrTypeMismatch when a type is not fixed-size or its size is not the C
+// type's, so that a wrong type is an error, not garbage.
+func TableOf[K, V any](t *Table) (*TypedTable[K, V], error) {
+	var k K
+	var v V
+	if n := binary.Size(k); n != t.keySize {
+		return nil, fmt.Errorf("table %s: Go key type %T is %s, C key %s is %d bytes: %w", t.name, k, sizeText(n), t.keyType, t.keySize, ErrTypeMismatch)
+	}
+	if n := binary.Size(v); n != t.leafSize {
+		return nil, fmt.Errorf("table %s: Go value type %T is %s, C value %s is %d bytes: %w", t.name, v, sizeText(n), t.leafType, t.leafSize, ErrTypeMismatch)
+	}
+	if t.mapType.PerCPU() {
+		return nil, fmt.Errorf("table %s is per-CPU: use Items/LookupPerCPU: %w", t.name, ErrWrongTableType)
+	}
+	return &TypedTable[K, V]{t: t}, nil
+}
+
+func sizeText(n int) string {
+	if n < 0 {
+		return "not a fixed-size type"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func encodeFixed(x any, size int) []byte {
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	// Sizes were checked in TableOf, so Write cannot fail.
+	binary.Write(buf, binary.NativeEndian, x)
+	return buf.Bytes()
+}
+
+// Table returns the untyped table.
+func (tt *TypedTable[K, V]) Table() *Table { return tt.t }
+
+// Lookup returns the value for k, or an error wrapping ErrKeyNotExist.
+func (tt *TypedTable[K, V]) Lookup(k K) (V, error) {
+	var v V
+	if err := tt.t.check(); err != nil {
+		return v, err
+	}
+	buf := make([]byte, tt.t.leafSize)
+	if err := bpfsys.MapLookup(tt.t.fd, encodeFixed(k, tt.t.keySize), buf); err != nil {
+		return v, fmt.Errorf("table %s: lookup: %w", tt.t.name, err)
+	}
+	_, err := binary.Decode(buf, binary.NativeEndian, &v)
+	return v, err
+}
+
+// Update sets k to v.
+func (tt *TypedTable[K, V]) Update(k K, v V) error {
+	if err := tt.t.check(); err != nil {
+		return err
+	}
+	if err := bpfsys.MapUpdate(tt.t.fd, encodeFixed(k, tt.t.keySize), encodeFixed(v, tt.t.leafSize), 0); err != nil {
+		return fmt.Errorf("table %s: update: %w", tt.t.name, err)
+	}
+	return nil
+}
+
+// Delete removes k (zeroes it, for arrays).
+func (tt *TypedTable[K, V]) Delete(k K) error {
+	return tt.t.Delete(encodeFixed(k, tt.t.keySize))
+}
+
+// All iterates over the entries read in one pass (batch where possible).
+// Iteration stops early, silently, if the table cannot be read; use Items
+// to see the error.
+func (tt *TypedTable[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		keys, vals, err := tt.Items()
+		if err != nil {
+			return
+		}
+		for i := range keys {
+			if !yield(keys[i], vals[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Items returns every key and value.
+func (tt *TypedTable[K, V]) Items() ([]K, []V, error) {
+	t := tt.t
+	if err := t.check(); err != nil {
+		return nil, nil, err
+	}
+	kb, vb, n, err := bpfsys.LookupAll(t.fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("table %s: %w", t.name, err)
+	}
+	keys := make([]K, n)
+	vals := make([]V, n)
+	for i := 0; i < n; i++ {
+		if _, err := binary.Decode(kb[i*t.keySize:(i+1)*t.keySize], binary.NativeEndian, &keys[i]); err != nil {
+			return nil, nil, err
+		}
+		if _, err := binary.Decode(vb[i*t.leafSize:(i+1)*t.leafSize], binary.NativeEndian, &vals[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return keys, vals, nil
+}
