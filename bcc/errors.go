@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/libbcc"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -26,6 +27,8 @@ var (
 	// ErrHelperCrashed means libbcc or LLVM crashed the compile helper
 	// process; this process lives on.
 	ErrHelperCrashed = compiler.ErrHelperCrashed
+	// ErrLibbccNotFound means libbcc (libbcc.so.0) could not be loaded.
+	ErrLibbccNotFound = libbcc.ErrNotFound
 	// ErrVerifier means the kernel's verifier refused a program; the error
 	// is a *VerifierError holding the log.
 	ErrVerifier = errors.New("verifier rejected the program")

@@ -100,7 +100,7 @@ func serve(c *conn) int {
 func compileRequest(req *Request, modp **libbcc.Module, resp **Result) (*message, []int) {
 	lib, err := libbcc.Open()
 	if err != nil {
-		return &message{Error: err.Error()}, nil
+		return &message{Op: "nolib", Error: err.Error()}, nil
 	}
 	// clang's diagnostics go straight to fd 2, which the parent reads up to
 	// doneMarker: a crash's last words reach it the same way.

@@ -209,17 +209,15 @@ func ParseVersion(file string) Version {
 	if i < 0 {
 		return Version{}
 	}
+	// libbcc's file name carries its release (libbcc.so.0.26.0 is 0.26.0);
+	// the soname libbcc.so.0 happens to share the major number.
 	parts := strings.Split(file[i+len(".so."):], ".")
-	// The first component is the soname's ABI number (0); the release follows.
-	if len(parts) < 3 {
+	if len(parts) < 2 {
 		return Version{}
 	}
 	var v [3]int
-	for j := 0; j < 3; j++ {
-		if j+1 >= len(parts) {
-			break
-		}
-		n, err := strconv.Atoi(parts[j+1])
+	for j := 0; j < 3 && j < len(parts); j++ {
+		n, err := strconv.Atoi(parts[j])
 		if err != nil {
 			return Version{}
 		}
