@@ -249,3 +249,19 @@ TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
 		t.Errorf("log is %d bytes (want > 64 KiB, ending with the summary)", len(f.Log))
 	}
 }
+
+func TestTraceBufferSize(t *testing.T) {
+	testutil.RequireRoot(t)
+	before, _, err := TraceBufferSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { SetTraceBufferSize(before) })
+	if err := SetTraceBufferSize(before + 64); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := TraceBufferSize()
+	if err != nil || got < before+64 {
+		t.Errorf("after SetTraceBufferSize(%d): %d, %v", before+64, got, err)
+	}
+}
