@@ -38,6 +38,17 @@ var (
 
 func TestMain(m *testing.M) {
 	allPrograms, programsErr = loadPrograms()
+	// GOBCC_PARITY_PROGRAMS (a regexp) narrows the run while working on
+	// the suite.
+	if re := os.Getenv("GOBCC_PARITY_PROGRAMS"); re != "" && programsErr == nil {
+		var keep []*program
+		for _, p := range allPrograms {
+			if ok, _ := regexp.MatchString(re, p.Name); ok {
+				keep = append(keep, p)
+			}
+		}
+		allPrograms = keep
+	}
 	if programsErr == nil && os.Geteuid() == 0 {
 		if err := setupWorkloadFDs(); err != nil {
 			programsErr = err
@@ -459,7 +470,7 @@ func runAndCompare(t *testing.T, p *program) {
 			t.Fatalf("gobcc failed at %s: %v", g.stage, g.err)
 		}
 		compareLoaded(t, py, g)
-		compareTables(t, p, py, g)
+		compareTables(t, p, py, g, out.PID)
 		if p.Trace != nil {
 			compareTrace(t, p, out, py, g)
 		}
@@ -474,15 +485,8 @@ func runAndCompare(t *testing.T, p *program) {
 
 func compareLoaded(t *testing.T, py *pyProgram, g *goResult) {
 	t.Helper()
-	want := map[string]int{}
-	for name, typ := range py.Loaded {
-		if len(name) > 15 { // the kernel keeps 15 bytes of a program's name
-			name = name[:15]
-		}
-		want[name] = typ
-	}
-	if fmt.Sprint(want) != fmt.Sprint(g.loaded) {
-		t.Errorf("functions loaded at New differ:\ngobcc %v\nBCC   %v", g.loaded, want)
+	if fmt.Sprint(py.Loaded) != fmt.Sprint(g.loaded) {
+		t.Errorf("functions loaded at New differ (kernel name: type):\ngobcc %v\nBCC   %v", g.loaded, py.Loaded)
 	}
 	if fmt.Sprint(py.LoadedExplicit()) != fmt.Sprint(g.explicit) {
 		t.Errorf("explicitly loaded functions differ: gobcc %v, BCC %v", g.explicit, py.LoadedExplicit())
@@ -493,12 +497,15 @@ func compareLoaded(t *testing.T, py *pyProgram, g *goResult) {
 	if py.ProgFDs != g.progFDs {
 		t.Errorf("program descriptors: gobcc %d, BCC %d", g.progFDs, py.ProgFDs)
 	}
-	if py.NumOpenTracepoints != g.numTP {
-		t.Errorf("num_open_tracepoints: gobcc %d, BCC %d", g.numTP, py.NumOpenTracepoints)
+	// Deliberate difference: gobcc's NumOpenTracepoints counts raw
+	// tracepoints too; BCC's num_open_tracepoints leaves them out (they are
+	// in raw_tracepoint_fds).
+	if py.NumOpenTracepoints+py.NumOpenRawTP != g.numTP {
+		t.Errorf("open tracepoints: gobcc %d, BCC %d + %d raw", g.numTP, py.NumOpenTracepoints, py.NumOpenRawTP)
 	}
 }
 
-func compareTables(t *testing.T, p *program, py *pyProgram, g *goResult) {
+func compareTables(t *testing.T, p *program, py *pyProgram, g *goResult, pyPID int) {
 	t.Helper()
 	if len(py.Tables) != len(g.tables) {
 		t.Fatalf("tables: gobcc %d, BCC %d", len(g.tables), len(py.Tables))
@@ -508,6 +515,7 @@ func compareTables(t *testing.T, p *program, py *pyProgram, g *goResult) {
 		if pt.Name != gt.name {
 			t.Fatalf("table %d: gobcc %s, BCC %s", i, gt.name, pt.Name)
 		}
+		swapPID(pt, pyPID, os.Getpid())
 		t.Run(pt.Name, func(t *testing.T) { compareTable(t, p, pt, gt) })
 	}
 }
@@ -596,6 +604,25 @@ func compareTable(t *testing.T, p *program, pt *pyTable, gt *goTable) {
 		t.Fatalf("unknown compare mode %q", mode)
 	}
 	compareItems(t, pt, gt)
+}
+
+// swapPID replaces BCC Python's pid by ours in u32 and s32 keys: programs
+// keyed by process id (as syscount -P) record each runner's own pid.
+func swapPID(pt *pyTable, pyPID, goPID int) {
+	if pt.KeySize != 4 {
+		return
+	}
+	le := func(n int) string {
+		b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+		return hex.EncodeToString(b)
+	}
+	for i := range pt.Items {
+		if pt.Items[i].KeyHex == le(pyPID) {
+			pt.Items[i].KeyHex = le(goPID)
+			pt.Items[i].Key = json.Number(strconv.Itoa(goPID))
+		}
+	}
+	sort.Slice(pt.Items, func(i, j int) bool { return pt.Items[i].KeyHex < pt.Items[j].KeyHex })
 }
 
 func compareItems(t *testing.T, pt *pyTable, gt *goTable) {
@@ -707,7 +734,13 @@ func compareValue(py any, v bcc.Value) error {
 		}
 	case map[string]any:
 		if h, ok := p["bytes"].(string); ok && len(p) == 1 {
-			if got := hex.EncodeToString(v.Bytes()); got != h {
+			got := hex.EncodeToString(v.Bytes())
+			if v.Kind() == ctype.CharArray {
+				// A char array member reads as bytes up to the first NUL
+				// in Python (b'/bin/true'), as a string in gobcc.
+				got = hex.EncodeToString([]byte(v.Str()))
+			}
+			if got != h {
 				return fmt.Errorf("bytes: gobcc %s, BCC %s", got, h)
 			}
 			return nil
@@ -1016,10 +1049,34 @@ func TestParityKsym(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := 0
+	bad, aliases, beyond := 0, 0, 0
 	for i, a := range ksymAddrs {
 		got := [3]string{syms.Ksym(a), syms.Ksym(a, bcc.WithOffset()), syms.Ksym(a, bcc.WithModule())}
-		if got != out.Ksym[i] {
+		want := out.Ksym[i]
+		if got == want {
+			continue
+		}
+		// Deliberate difference: past the end of the last symbol BCC still
+		// answers with the last symbol (and a huge offset); gobcc answers
+		// "[unknown]".
+		if got[0] == "[unknown]" && a > 0xffffffff00000000 && want[0] != "[unknown]" {
+			if _, ok := syms.Lookup(a); !ok {
+				beyond++
+				t.Logf("deliberate difference: ksym(%#x): BCC %q, gobcc %q", a, want[0], got[0])
+				continue
+			}
+		}
+		// Known difference: several symbols at one address (_text and
+		// srso_alias_untrain_ret): BCC names the first in /proc/kallsyms,
+		// gobcc another. Both are right about the address.
+		ga, gerr := syms.KsymName(got[0])
+		wa, werr := syms.KsymName(want[0])
+		if gerr == nil && werr == nil && ga == wa {
+			aliases++
+			t.Logf("known difference: ksym(%#x): BCC %q, gobcc %q, both at %#x", a, want[0], got[0], ga)
+			continue
+		}
+		{
 			bad++
 			if bad <= 10 {
 				t.Errorf("ksym(%#x): gobcc %q, BCC %q", a, got, out.Ksym[i])
@@ -1029,18 +1086,21 @@ func TestParityKsym(t *testing.T) {
 	if bad > 0 {
 		t.Errorf("%d of %d addresses differ", bad, len(ksymAddrs))
 	}
-	t.Logf("%d addresses compared", len(ksymAddrs))
+	t.Logf("%d addresses compared: %d differ only in which alias is named, %d lie beyond the last symbol", len(ksymAddrs), aliases, beyond)
+	if aliases > 3 {
+		t.Errorf("%d addresses named by different aliases; expected only the few at _text", aliases)
+	}
 	for i, name := range ksymNames {
-		want, _ := out.KsymName[i].Int64()
+		py := out.KsymName[i].String()
 		got, err := syms.KsymName(name)
 		if err != nil {
-			if want != -1 {
-				t.Errorf("ksymname(%s): gobcc %v, BCC %#x", name, err, want)
+			if py != "-1" {
+				t.Errorf("ksymname(%s): gobcc %v, BCC %s", name, err, py)
 			}
 			continue
 		}
-		if uint64(want) != got {
-			t.Errorf("ksymname(%s): gobcc %#x, BCC %#x", name, got, uint64(want))
+		if strconv.FormatUint(got, 10) != py {
+			t.Errorf("ksymname(%s): gobcc %d, BCC %s", name, got, py)
 		}
 	}
 }

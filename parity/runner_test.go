@@ -38,6 +38,7 @@ type pyProgram struct {
 	Functions          []string       `json:"functions"`
 	ProgFDs            int            `json:"prog_fds"`
 	NumOpenTracepoints int            `json:"num_open_tracepoints"`
+	NumOpenRawTP       int            `json:"num_open_raw_tracepoints"`
 	NumOpenUprobes     int            `json:"num_open_uprobes"`
 	NumOpenKprobes     int            `json:"num_open_kprobes"`
 	Tables             []*pyTable     `json:"tables"`
@@ -217,7 +218,7 @@ func runWorkload(ops []workloadOp) error {
 			}
 		case "open":
 			for range op.N {
-				fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, openMode)
+				fd, err := unix.Open("/dev/null", openFlags, 0)
 				if err != nil {
 					return err
 				}

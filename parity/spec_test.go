@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // programDir holds the suite's C programs and the Python runner.
@@ -16,9 +18,10 @@ const programDir = "../testdata/parity"
 // Workload descriptors as both runners make them. Each program filters on
 // them so that only the runner's own calls count.
 const (
-	writeFD  = 97     // /dev/null, dup2'ed into place by both runners
-	readFD   = 98     // /dev/zero
-	openMode = 0o1234 // the mode argument of every workload openat
+	writeFD = 97 // /dev/null, dup2'ed into place by both runners
+	readFD  = 98 // /dev/zero
+	// openFlags are the flags of every workload openat (0x80900).
+	openFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
 )
 
 // workloadOp is one kind of system call the runner repeats N times.

@@ -28,6 +28,9 @@ import time
 
 from bcc import BPF, lib
 
+lib.bpf_obj_get_info_by_fd.restype = ct.c_int
+lib.bpf_obj_get_info_by_fd.argtypes = [ct.c_int, ct.c_void_p, ct.c_void_p]
+
 # libbcc calls BCC Python does not declare itself.
 lib.bpf_num_tables.restype = ct.c_ulonglong
 lib.bpf_num_tables.argtypes = [ct.c_void_p]
@@ -135,6 +138,16 @@ def walk(v):
     if hasattr(v, "value"):
         return walk(v.value)
     raise TypeError("cannot walk %r" % (v,))
+
+
+def prog_name_of(fd):
+    """The program's name as the kernel keeps it (15 bytes at most; libbcc
+    chooses what to pass), from bpf_prog_info.name at offset 64."""
+    buf = ct.create_string_buffer(256)
+    size = ct.c_uint(256)
+    if lib.bpf_obj_get_info_by_fd(fd, buf, ct.byref(size)) != 0:
+        return "?"
+    return buf.raw[64:80].split(b"\0")[0].decode()
 
 
 def prog_type_of(fd):
@@ -286,7 +299,7 @@ def run_program(p):
         with cap:
             b = BPF(text=src, cflags=cflags)
             res["stage"] = "new"
-            res["loaded"] = {name.decode(): prog_type_of(fn.fd) for name, fn in b.funcs.items()}
+            res["loaded"] = {prog_name_of(fn.fd): prog_type_of(fn.fd) for fn in b.funcs.values()}
             res["loaded_explicit"] = {}
             for ld in p.get("loads", []):
                 res["stage"] = "load " + ld["fn"]
@@ -313,6 +326,7 @@ def run_program(p):
                         for i in range(lib.bpf_num_functions(b.module))]
     res["prog_fds"] = bpf_fds("bpf-prog") - progs_before
     res["num_open_tracepoints"] = b.num_open_tracepoints()
+    res["num_open_raw_tracepoints"] = len(b.raw_tracepoint_fds)
     res["num_open_uprobes"] = b.num_open_uprobes()
     res["num_open_kprobes"] = b.num_open_kprobes()
     if p.get("trace"):

@@ -2,6 +2,7 @@
 // and a u64 counter of successful opens (return value >= 0).
 // Workload: 20 openat("/dev/null", O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK) calls.
 // @workload open=20
+// @compare start count
 BPF_HASH(start, u32, u64);
 BPF_ARRAY(result, u64, 2);
 

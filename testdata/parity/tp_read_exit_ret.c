@@ -2,6 +2,7 @@
 // by thread id (BCC's entry/return pattern), counting return values.
 // Workload: 30 read() calls of sizes (i*131)%4000+1 from fd 98 (/dev/zero).
 // @workload read=30
+// @compare inflight count
 BPF_HASH(inflight, u32, u32);
 BPF_HASH(rets, s64, u64);
 
