@@ -508,3 +508,46 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %v", v)
 	}
 }
+
+func TestRunTraceStreamsPrintk(t *testing.T) {
+	requireRoot(t)
+	cmd := exec.Command(gobccBinary, "run", "--trace", "-o", "json", "--duration", "3s", "testdata/cli_trace.c")
+	cmd.Dir = repoRoot
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Exec until the run ends: every exec writes one trace line.
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+loop:
+	for {
+		select {
+		case err = <-done:
+			break loop
+		default:
+			exec.Command("/bin/true").Run()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if strings.Contains(errOut.String(), "another process is reading trace_pipe") {
+		t.Skip("trace_pipe is held by another reader")
+	}
+	if err != nil {
+		t.Fatalf("gobcc run --trace: %v\n%s", err, errOut.String())
+	}
+	found := false
+	for _, o := range jsonLines(t, out.String()) {
+		if o["type"] == "trace" && o["message"] == "gobcc cli trace" && o["pid"].(float64) > 0 {
+			found = true
+		}
+		if o["type"] == "trace" && o["raw"] == "" {
+			t.Errorf("empty trace line passed through: %v", o)
+		}
+	}
+	if !found {
+		t.Fatalf("no trace object with the printk message:\n%s", out.String())
+	}
+}
