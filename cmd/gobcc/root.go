@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -105,45 +104,7 @@ func compile(opts bcc.Options) (*bcc.BPF, error) {
 	stop := startProgress(os.Stderr, "compiling "+filepath.Base(name), 300*time.Millisecond)
 	b, err := bcc.New(opts)
 	stop()
-	var ce *bcc.CompileError
-	if errors.As(err, &ce) {
-		text := opts.Text
-		if text == "" {
-			if data, readErr := os.ReadFile(opts.SrcFile); readErr == nil {
-				text = string(data)
-			}
-		}
-		relocateDiagnostics(ce, text)
-	}
 	return b, err
-}
-
-// relocateDiagnostics corrects clang's line numbers, which count lines of
-// libbcc's copy of the program (with lines it adds in front), to lines of
-// the user's file: the quoted source line is looked up in the file, taking
-// the occurrence nearest at or before the reported line.
-func relocateDiagnostics(ce *bcc.CompileError, text string) {
-	lines := strings.Split(text, "\n")
-	for i := range ce.Diagnostics {
-		d := &ce.Diagnostics[i]
-		if d.File != ce.File || d.Source == "" {
-			continue
-		}
-		quoted, _, _ := strings.Cut(d.Source, "\n")
-		quoted = strings.TrimSpace(quoted)
-		if quoted == "" {
-			continue
-		}
-		best := 0
-		for n, l := range lines {
-			if strings.TrimSpace(l) == quoted && (best == 0 || n+1 <= d.Line) {
-				best = n + 1
-			}
-		}
-		if best != 0 {
-			d.Line = best
-		}
-	}
 }
 
 func newRootCommand() (*cobra.Command, *globalOptions) {
