@@ -2,8 +2,8 @@ package bcc
 
 import (
 	"bytes"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,7 +52,7 @@ func histEntries() map[string][][2]any {
 		e["h_lin"] = append(e["h_lin"], [2]any{i, (i*7919)%97 + 1})
 	}
 	for _, bucket := range []int{7, 3, 12, 5, 4} {
-		for slot := 1; slot < 12; slot += bucket % 3 + 1 {
+		for slot := 1; slot < 12; slot += bucket%3 + 1 {
 			e["h_struct"] = append(e["h_struct"], [2]any{map[string]any{"bucket": bucket, "slot": slot}, bucket*slot + 1})
 		}
 	}
