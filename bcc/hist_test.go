@@ -146,6 +146,7 @@ func TestHistogramParityWithBCC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BCC Python: %v\n%s", err, stderr.String())
 	}
+	// GOBCC_DUMP_HIST=1 shows what BCC printed, for looking at the shapes.
 	if os.Getenv("GOBCC_DUMP_HIST") != "" {
 		os.Stdout.Write(pyOut)
 	}
