@@ -131,7 +131,7 @@ func New(opts Options) (*BPF, error) {
 		DebugFlags: uint(opts.Debug),
 	}, !opts.InProcess)
 	if err != nil {
-		return nil, newCompileError(err, file)
+		return nil, newCompileError(err, file, b.srcmap)
 	}
 	b.session = session
 	b.result = session.Result()

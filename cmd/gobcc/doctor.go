@@ -268,7 +268,7 @@ func checkCompileAndOffsets(g *globalOptions, release, headersRelease string) []
 		return append(out, finding{Check: "tracepoints", Status: statusFail, Detail: "compiling and attaching a tracepoint program failed: " + firstLine(err), Advice: advice})
 	}
 	defer b.Close()
-	out = append(out, finding{Check: "tracepoints", Status: statusOK, Detail: fmt.Sprintf("compiled with libbcc %s, loaded and attached sched:sched_process_exec", b.LibbccVersion())})
+	out = append(out, finding{Check: "tracepoints", Status: statusOK, Detail: "compiled, loaded and attached a program on sched:sched_process_exec"})
 	if opts.Text == minimalProbe {
 		return out
 	}
@@ -419,7 +419,10 @@ func checkFentry() finding {
 		Instructions: returnZero, License: "GPL",
 	})
 	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("loading an fentry program for vfs_read failed: %v", err)
+		// cilium/ebpf blames MEMLOCK for any EPERM, but kernels since 5.11
+		// account BPF memory to cgroups instead.
+		msg := strings.Replace(err.Error(), " (MEMLOCK may be too low, consider rlimit.RemoveMemlock)", "", 1)
+		f.Status, f.Detail = statusFail, fmt.Sprintf("loading an fentry program for vfs_read failed: %s", msg)
 		f.Advice = "kfunc__/kretfunc__ (KFUNC_PROBE) programs will fail, whatever BCC's kfunc support check says; use tracepoints"
 		return f
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/gobcc/gobcc/bcc"
@@ -53,11 +52,13 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &ce), errors.Is(err, bcc.ErrCompile), errors.Is(err, bcc.ErrHelperCrashed):
 		return exitCompile
-	case errors.Is(err, bcc.ErrPermission), errors.Is(err, os.ErrPermission):
+	case errors.Is(err, bcc.ErrPermission):
 		return exitPermission
 	case errors.Is(err, bcc.ErrTracepointNotFound), errors.Is(err, bcc.ErrNotSupported):
 		return exitUnsupported
 	case errors.As(err, &ve):
+		// After the checks above: a rejection's errno (EACCES) would
+		// otherwise read as a permission problem.
 		return exitVerifier
 	}
 	return exitRuntime

@@ -10,7 +10,6 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 )
 
-
 type jsonKsym struct {
 	Type    string `json:"type"`
 	Address string `json:"address"`

@@ -17,6 +17,10 @@ func main() {
 	root, g := newRootCommand()
 	root.SetArgs(normalizeArgs(os.Args[1:]))
 	err := root.Execute()
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra reports unknown subcommands as plain errors.
+		err = usageErrorf("%w (see gobcc --help)", err)
+	}
 	os.Exit(reportError(os.Stderr, err, g.debug.VerifierLogLevel() > 0))
 }
 

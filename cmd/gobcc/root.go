@@ -15,14 +15,14 @@ import (
 )
 
 const exitCodesHelp = `Exit status:
-  0  success (also after Ctrl-C or SIGTERM ends "run" or "trace")
-  1  runtime error (kernel, file or table access failed)
-  2  usage error (unknown command or flag, bad flag value)
-  3  the program did not compile (or libbcc crashed compiling it)
-  4  the kernel's verifier rejected a function
-  5  the kernel lacks something the program needs (tracepoint, kprobes, ...)
-  6  insufficient privileges (run as root, or with CAP_BPF and CAP_PERFMON)
-  130 a second Ctrl-C interrupted the clean-up`
+    0  success (also after Ctrl-C or SIGTERM ends "run" or "trace")
+    1  runtime error (kernel, file or table access failed)
+    2  usage error (unknown command or flag, bad flag value)
+    3  the program did not compile (or libbcc crashed compiling it)
+    4  the kernel's verifier rejected a function
+    5  the kernel lacks something the program needs (tracepoint, kprobes, ...)
+    6  insufficient privileges (run as root, or with CAP_BPF and CAP_PERFMON)
+  130  a second Ctrl-C interrupted the clean-up`
 
 // Output formats of --output.
 const (

@@ -48,6 +48,9 @@ admits one reader at a time; a second one gets an error.
 					}
 					return fmt.Errorf("read trace_pipe: %w", err)
 				}
+				if ev.Raw == "" {
+					continue
+				}
 				if err := writeTraceEvent(w, ev, g.json(), fields); err != nil {
 					return err
 				}
@@ -103,6 +106,10 @@ func streamTrace(ctx context.Context, b *bcc.BPF, mu *sync.Mutex, w io.Writer, a
 				return nil
 			}
 			return fmt.Errorf("read trace_pipe: %w", err)
+		}
+		if ev.Raw == "" {
+			// A message ending in "\n" leaves an empty line behind it.
+			continue
 		}
 		mu.Lock()
 		err = writeTraceEvent(w, ev, asJSON, false)
