@@ -94,6 +94,10 @@ class StderrCapture:
     """Captures file descriptor 2, where clang and libbcc print."""
 
     def __enter__(self):
+        self.text = ""
+        if os.environ.get("PARITY_NO_CAPTURE"):
+            # An isolated child: its parent reads stderr, even after a crash.
+            return self
         sys.stderr.flush()
         self.tmp = tempfile.TemporaryFile()
         self.saved = os.dup(2)
@@ -101,6 +105,8 @@ class StderrCapture:
         return self
 
     def __exit__(self, *exc):
+        if os.environ.get("PARITY_NO_CAPTURE"):
+            return False
         sys.stderr.flush()
         os.dup2(self.saved, 2)
         os.close(self.saved)
@@ -239,7 +245,8 @@ def dump_table(b, name, spec):
         buf = io.StringIO()
         saved, sys.stdout = sys.stdout, buf
         try:
-            kw = {}
+            # Sections come in table iteration order; both runners sort them.
+            kw = {"bucket_sort_fn": lambda bs: sorted(bs, key=str)}
             if header:
                 kw["section_header"] = header
             if log2:
@@ -371,6 +378,7 @@ def run_isolated(p):
         json.dump({"programs": [dict(p, isolate=False)]}, f)
         f.flush()
         cp = subprocess.run([sys.executable, __file__, f.name],
+                            env=dict(os.environ, PARITY_NO_CAPTURE="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     res = {"name": p["name"], "isolated": True, "exit_status": cp.returncode,
            "stderr": cp.stderr.decode(errors="replace")}
