@@ -7,8 +7,9 @@ TRACEPOINT_PROBE(syscalls, sys_enter_lseek) {
     if ((bpf_get_current_pid_tgid() >> 32) != TEST_PID || args->fd != 98)
         return 0;
     s64 off = args->offset;
-    /* lookup, then update: with libbcc 0.26, increment() on this map type
-     * stores nothing (seen with BCC Python and gobcc alike) */
+    /* lookup, then update: libbcc's increment() inserts only into plain
+     * hash tables; on this map type it adds to existing entries only
+     * (map_increment_quirk.c shows it in both front ends) */
     u64 *v = lrup.lookup(&off);
     if (v) {
         *v += 1;

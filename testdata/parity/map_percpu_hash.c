@@ -8,8 +8,9 @@ TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid != TEST_PID)
         return 0;
-    /* lookup, then update: with libbcc 0.26, increment() on this map type
-     * stores nothing (seen with BCC Python and gobcc alike) */
+    /* lookup, then update: libbcc's increment() inserts only into plain
+     * hash tables; on this map type it adds to existing entries only
+     * (map_increment_quirk.c shows it in both front ends) */
     u64 *v = pcounts.lookup(&tgid);
     if (v) {
         *v += 1;
