@@ -1,6 +1,6 @@
 // Exercises: user stacks (BPF_F_USER_STACK) in a BPF_STACK_TRACE: the
-// addresses belong to each runner's own binary, so only the number of
-// distinct entries' existence and types are compared.
+// addresses belong to each runner's own binary, so only that both
+// recorded stacks, and the declarations, are compared.
 // Workload: 10 getpid() calls.
 // @workload getpid=10
 // @compare ustacks nonempty

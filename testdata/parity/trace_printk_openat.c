@@ -1,5 +1,5 @@
 // Exercises: bpf_trace_printk with a %s argument copied from user memory and
-// a %d, through trace_fields.
+// a %x, through trace_fields.
 // Workload: 4 openat("/dev/null", O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK) calls.
 // @workload open=4
 // @trace 4 parity-open
