@@ -174,6 +174,16 @@ func sortSymbols(syms []Symbol) []Symbol {
 	return append([]Symbol(nil), out...)
 }
 
+// Aliases returns every function name the file gives address vaddr.
+func (f *File) Aliases(vaddr uint64) []string {
+	var out []string
+	i := sort.Search(len(f.syms), func(i int) bool { return f.syms[i].Value >= vaddr })
+	for ; i < len(f.syms) && f.syms[i].Value == vaddr; i++ {
+		out = append(out, f.syms[i].Name)
+	}
+	return out
+}
+
 // Symbols returns the file's function symbols sorted by address. The
 // slice is shared: do not modify it.
 func (f *File) Symbols() []Symbol { return f.syms }

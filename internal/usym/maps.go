@@ -29,7 +29,7 @@ func (m Mapping) FileBacked() bool {
 	if p == "" {
 		return false
 	}
-	for _, prefix := range []string{"//anon", "/dev/zero", "/anon_hugepage", "[stack", "/SYSV", "[heap]"} {
+	for _, prefix := range []string{"//anon", "/dev/zero", "/anon_hugepage", "[stack", "/SYSV", "[heap]", "[vsyscall]"} {
 		if strings.HasPrefix(p, prefix) {
 			return false
 		}
