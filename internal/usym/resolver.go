@@ -603,6 +603,10 @@ func (p *Process) resolve(addr uint64) (Result, bool) {
 				return Result{Name: s.Name, Offset: o, Module: perf.name}, true
 			}
 		}
+		if !ok {
+			// libbcc reports the perf map, the last module it tried.
+			res.Module = perf.name
+		}
 	}
 	return res, ok
 }
