@@ -240,6 +240,7 @@ func (r *Resolver) Process(pid int) (*Process, error) {
 		return p, nil
 	}
 	p = &Process{r: r, pid: pid}
+	p.exePath = p.procPath("exe")
 	if err := p.load(); err != nil {
 		return nil, err
 	}
@@ -343,8 +344,9 @@ type procModule struct {
 // Process is one process's executable mappings. It is safe for concurrent
 // use.
 type Process struct {
-	r   *Resolver
-	pid int
+	r       *Resolver
+	pid     int
+	exePath string // set before the Process is shared
 
 	mu         sync.Mutex
 	modules    []*procModule
@@ -369,15 +371,17 @@ func (p *Process) procPath(rest string) string {
 	return filepath.Join(p.r.opts.proc(), strconv.Itoa(p.pid), rest)
 }
 
+// exeInode stats /proc/PID/exe on every lookup (as libbcc does); the path
+// is built once and the stat allocates nothing.
 func (p *Process) exeInode() uint64 {
-	st, err := os.Stat(p.procPath("exe"))
-	if err != nil {
+	if p.exePath == "" {
+		p.exePath = p.procPath("exe")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(p.exePath, &st); err != nil {
 		return 0
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		return sys.Ino
-	}
-	return 0
+	return st.Ino
 }
 
 // load reads /proc/PID/maps into modules, as bcc_procutils_each_module
