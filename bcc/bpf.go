@@ -65,6 +65,7 @@ type BPF struct {
 	closed   bool
 
 	ksyms kernelSymbolsOnce
+	usyms userSymbolsOnce
 	trace tracePipeHolder
 }
 
@@ -356,6 +357,7 @@ func (b *BPF) Close() error {
 		b.session = nil
 	}
 	b.ksyms.release()
+	b.usyms.release()
 	return errors.Join(errs...)
 }
 
