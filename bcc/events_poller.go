@@ -146,16 +146,18 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 	defer p.dispatch.Unlock()
 	total, woken := 0, false
 	for i := 0; i < n; i++ {
-		id := uint64(uint32(p.events[i].Fd))
-		if id == wakeID {
+		if uint64(uint32(p.events[i].Fd)) == wakeID {
 			var buf [8]byte
 			unix.Read(p.wakeFD, buf[:])
 			woken = true
-			continue
 		}
-		if src, ok := p.sources[id]; ok {
-			total += src.consume()
-		}
+	}
+	// Read every ring, not only those epoll named: an empty ring costs
+	// one atomic load, and records below a perf buffer's WakeupEvents (or
+	// written while we slept) are delivered now rather than stranded until
+	// a Consume. This is where gobcc differs from perf_reader_poll.
+	for _, src := range p.sources {
+		total += src.consume()
 	}
 	if woken && total == 0 {
 		return 0, errWoken
