@@ -64,8 +64,10 @@ type BPF struct {
 	warnings []string
 	closed   bool
 
-	ksyms kernelSymbolsOnce
-	trace tracePipeHolder
+	ksyms  kernelSymbolsOnce
+	usyms  userSymbolsOnce
+	trace  tracePipeHolder
+	events eventState // perf and ring buffer readers
 }
 
 // Function is a function loaded into the kernel.
@@ -328,13 +330,16 @@ func (b *BPF) FreeBCCMemory() error {
 // Close detaches everything, closes every descriptor and ends the compile
 // helper. It is idempotent; errors from detaching are joined.
 func (b *BPF) Close() error {
+	// Readers first, without b.mu: Close waits for their callbacks, which
+	// may use the object.
+	readersErr := b.events.closeAll()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil
 	}
 	b.closed = true
-	var errs []error
+	errs := []error{readersErr}
 	// Detach in reverse order of attachment, before the programs close.
 	for i := len(b.attached) - 1; i >= 0; i-- {
 		if err := b.attached[i].detach(); err != nil {
@@ -356,6 +361,7 @@ func (b *BPF) Close() error {
 		b.session = nil
 	}
 	b.ksyms.release()
+	b.usyms.release()
 	return errors.Join(errs...)
 }
 

@@ -19,6 +19,16 @@ func readTestdata(t *testing.T, name string) string {
 	return string(b)
 }
 
+// mustTable returns the named table or ends the test.
+func mustTable(tb testing.TB, b *BPF, name string) *Table {
+	tb.Helper()
+	t, err := b.Table(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
 // triggerKmalloc makes the kernel allocate: opening files and pipes calls
 // kmalloc from many places.
 func triggerKmalloc(t *testing.T) {

@@ -45,6 +45,7 @@ type Table struct {
 	leafDesc   string
 	fields     []string
 	ncpu       int // possible CPUs, for per-CPU tables
+	event      eventTypeCache
 }
 
 func (b *BPF) openTables() error {
@@ -250,8 +251,12 @@ func (t *Table) Keys() ([]Value, error) {
 	return out, nil
 }
 
-// Values returns every value (per-CPU tables: use Items).
+// Values returns every value (per-CPU tables: use Items). For queue and
+// stack tables it pops them, at most MaxEntries, as BCC's values() does.
 func (t *Table) Values() ([]Value, error) {
+	if t.mapType == MapQueue || t.mapType == MapStack {
+		return t.popValues()
+	}
 	items, err := t.Items()
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ func newBenchTable(b *testing.B, n int) (*BPF, *Table, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t := mustTableB(b, prog, "t")
+	t := mustTable(b, prog, "t")
 	keys := make([]byte, 4*n)
 	vals := make([]byte, 8*n)
 	for i := 0; i < n; i++ {
@@ -36,15 +36,6 @@ func newBenchTable(b *testing.B, n int) (*BPF, *Table, func()) {
 	}
 	fill()
 	return prog, t, fill
-}
-
-func mustTableB(b *testing.B, prog *BPF, name string) *Table {
-	b.Helper()
-	t, err := prog.Table(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return t
 }
 
 func BenchmarkTableItems(b *testing.B) {
@@ -109,7 +100,7 @@ func BenchmarkTableClearArray(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer prog.Close()
-			t := mustTableB(b, prog, "t")
+			t := mustTable(b, prog, "t")
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if err := t.Clear(); err != nil {

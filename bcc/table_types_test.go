@@ -54,15 +54,6 @@ func newAllTypes(t *testing.T) *BPF {
 	return b
 }
 
-func mustTable(t *testing.T, b *BPF, name string) *Table {
-	t.Helper()
-	tb, err := b.Table(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tb
-}
-
 func TestHashAndArrayBasics(t *testing.T) {
 	b := newAllTypes(t)
 	defer b.Close()

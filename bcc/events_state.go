@@ -1,0 +1,132 @@
+package bcc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// eventState tracks a BPF object's event readers: the shared pollers of
+// PerfBufferPoll and RingBufferPoll and every open reader, so that Close
+// can stop them all.
+type eventState struct {
+	mu      sync.Mutex
+	closed  bool
+	perf    *poller
+	ring    *poller
+	readers map[*Table]io.Closer
+}
+
+// poller returns the shared poller in *slot, creating it.
+func (s *eventState) poller(slot **poller) (*poller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if *slot == nil {
+		p, err := newPoller()
+		if err != nil {
+			return nil, err
+		}
+		*slot = p
+	}
+	return *slot, nil
+}
+
+// register records r as t's reader; a table has at most one.
+func (s *eventState) register(t *Table, r io.Closer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.readers == nil {
+		s.readers = make(map[*Table]io.Closer)
+	}
+	if _, busy := s.readers[t]; busy {
+		return fmt.Errorf("table %s: %w", t.name, ErrReaderOpen)
+	}
+	s.readers[t] = r
+	return nil
+}
+
+func (s *eventState) unregister(t *Table, r io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readers[t] == r {
+		delete(s.readers, t)
+	}
+}
+
+func (s *eventState) pollKind(slot **poller, timeout time.Duration, kind string) (int, error) {
+	s.mu.Lock()
+	p, closed := *slot, s.closed
+	s.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	if p == nil || p.empty() {
+		return 0, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
+	}
+	n, err := p.poll(timeout)
+	if errors.Is(err, errWoken) {
+		err = nil
+	}
+	return n, err
+}
+
+func (s *eventState) consumeKind(slot **poller, kind string) (int, error) {
+	s.mu.Lock()
+	p, closed := *slot, s.closed
+	s.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	if p == nil || p.empty() {
+		return 0, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
+	}
+	return p.consumeAll()
+}
+
+// closeAll closes every reader and poller. It runs before the BPF object
+// takes its own lock, so that a callback that uses the object can finish.
+func (s *eventState) closeAll() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	readers := make([]io.Closer, 0, len(s.readers))
+	for _, r := range s.readers {
+		readers = append(readers, r)
+	}
+	perf, ring := s.perf, s.ring
+	s.mu.Unlock()
+	// Wake pollers first so that a poll blocked with no limit returns.
+	for _, p := range []*poller{perf, ring} {
+		if p != nil {
+			p.shutdown()
+		}
+	}
+	var errs []error
+	for _, r := range readers {
+		errs = append(errs, r.Close())
+	}
+	for _, p := range []*poller{perf, ring} {
+		if p != nil {
+			p.close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fdIfOpen returns the table's descriptor, or -1 once the object closed it.
+func (t *Table) fdIfOpen() int {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	return t.fd
+}
