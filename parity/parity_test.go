@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +39,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The Go runtime preempts goroutines with tgkill(getpid(), tid, SIGURG):
+	// every async preemption is a getpid call of this process, which the
+	// getpid programs would count. Run with async preemption off, by
+	// re-executing this test binary in place (same pid) with GODEBUG set.
+	if !strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1") {
+		env := append(os.Environ(), "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ","))
+		if exe, err := os.Executable(); err == nil {
+			err = syscall.Exec(exe, os.Args, env)
+			fmt.Fprintf(os.Stderr, "re-executing with asyncpreemptoff=1: %v\n", err)
+		}
+	}
 	allPrograms, programsErr = loadPrograms()
 	// GOBCC_PARITY_PROGRAMS (a regexp) narrows the run while working on
 	// the suite.
