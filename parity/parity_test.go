@@ -44,7 +44,13 @@ func TestMain(m *testing.M) {
 	// getpid programs would count. Run with async preemption off, by
 	// re-executing this test binary in place (same pid) with GODEBUG set.
 	if !strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1") {
-		env := append(os.Environ(), "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ","))
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GODEBUG=") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env, "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ","))
 		if exe, err := os.Executable(); err == nil {
 			err = syscall.Exec(exe, os.Args, env)
 			fmt.Fprintf(os.Stderr, "re-executing with asyncpreemptoff=1: %v\n", err)
@@ -186,6 +192,7 @@ type goResult struct {
 	numTP    int
 	tables   []*goTable
 	trace    []bcc.TraceEvent
+	records  map[string]*goRecords
 	comm     string
 	// fdsBefore and fdsAfter count BPF descriptors around New..Close.
 	fdsBefore, fdsAfter map[string]int
@@ -295,8 +302,16 @@ func runGo(t *testing.T, p *program) *goResult {
 			t.Fatalf("trace_pipe: %v", err)
 		}
 	}
+	records, err := openBuffers(b, p)
+	if err != nil {
+		t.Fatalf("opening buffers: %v", err)
+	}
+	r.records = records
 	if err := runWorkload(p.Workload); err != nil {
 		t.Fatalf("workload: %v", err)
+	}
+	if err := readBuffers(b, p, records); err != nil {
+		t.Errorf("polling buffers: %v", err)
 	}
 	if p.Trace != nil {
 		r.trace = readTrace(t, b, p.Trace)
@@ -490,6 +505,7 @@ func runAndCompare(t *testing.T, p *program) {
 		if p.Trace != nil {
 			compareTrace(t, p, out, py, g)
 		}
+		compareRecords(t, p, py, g, out.PID)
 	case "compile", "load", "attach":
 		compareFailure(t, p, py, g)
 	case "crash":

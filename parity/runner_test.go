@@ -28,22 +28,23 @@ type pyOutput struct {
 }
 
 type pyProgram struct {
-	Name               string         `json:"name"`
-	Stage              string         `json:"stage"`
-	Error              string         `json:"error"`
-	Stderr             string         `json:"stderr"`
-	Isolated           bool           `json:"isolated"`
-	ExitStatus         int            `json:"exit_status"`
-	Loaded             map[string]int `json:"loaded"`
-	Functions          []string       `json:"functions"`
-	ProgFDs            int            `json:"prog_fds"`
-	NumOpenTracepoints int            `json:"num_open_tracepoints"`
-	NumOpenRawTP       int            `json:"num_open_raw_tracepoints"`
-	NumOpenUprobes     int            `json:"num_open_uprobes"`
-	NumOpenKprobes     int            `json:"num_open_kprobes"`
-	Tables             []*pyTable     `json:"tables"`
-	Trace              []pyTraceLine  `json:"trace"`
-	LoadedExplicitJSON map[string]int `json:"loaded_explicit"`
+	Name               string               `json:"name"`
+	Stage              string               `json:"stage"`
+	Error              string               `json:"error"`
+	Stderr             string               `json:"stderr"`
+	Isolated           bool                 `json:"isolated"`
+	ExitStatus         int                  `json:"exit_status"`
+	Loaded             map[string]int       `json:"loaded"`
+	Functions          []string             `json:"functions"`
+	ProgFDs            int                  `json:"prog_fds"`
+	NumOpenTracepoints int                  `json:"num_open_tracepoints"`
+	NumOpenRawTP       int                  `json:"num_open_raw_tracepoints"`
+	NumOpenUprobes     int                  `json:"num_open_uprobes"`
+	NumOpenKprobes     int                  `json:"num_open_kprobes"`
+	Tables             []*pyTable           `json:"tables"`
+	Trace              []pyTraceLine        `json:"trace"`
+	Records            map[string]pyRecords `json:"records"`
+	LoadedExplicitJSON map[string]int       `json:"loaded_explicit"`
 }
 
 type pyTable struct {
@@ -303,4 +304,10 @@ func progTypeOf(fd int) int {
 		}
 	}
 	return -1
+}
+
+// pyRecords is what one perf or ring buffer delivered to BCC Python.
+type pyRecords struct {
+	Records []string `json:"records"`
+	Lost    uint64   `json:"lost"`
 }

@@ -79,11 +79,15 @@ type program struct {
 	Log2Hist   map[string]string `json:"log2_hist,omitempty"`
 	LinearHist map[string]string `json:"linear_hist,omitempty"`
 	Trace      *traceSpec        `json:"trace,omitempty"`
-	Isolate    bool              `json:"isolate,omitempty"`
-	CFlags     []string          `json:"cflags,omitempty"`
-	Compare    map[string]string `json:"-"` // table -> exact|values|keys|nonempty
-	Diffs      []string          `json:"-"` // deliberate differences the test checks
-	Described  bool              `json:"-"` // starts with an "Exercises:" comment
+	// PerfBufs and RingBufs name BPF_PERF_OUTPUT and BPF_RINGBUF_OUTPUT
+	// tables to read, with the number of records the workload submits.
+	PerfBufs  map[string]int    `json:"perf_buffers,omitempty"`
+	RingBufs  map[string]int    `json:"ring_buffers,omitempty"`
+	Isolate   bool              `json:"isolate,omitempty"`
+	CFlags    []string          `json:"cflags,omitempty"`
+	Compare   map[string]string `json:"-"` // table -> exact|values|keys|nonempty
+	Diffs     []string          `json:"-"` // deliberate differences the test checks
+	Described bool              `json:"-"` // starts with an "Exercises:" comment
 }
 
 // loadPrograms parses the headers of every testdata/parity/*.c file.
@@ -121,6 +125,8 @@ func parseProgram(path string) (*program, error) {
 		Compare:    map[string]string{},
 		Log2Hist:   map[string]string{},
 		LinearHist: map[string]string{},
+		PerfBufs:   map[string]int{},
+		RingBufs:   map[string]int{},
 	}
 	sc := bufio.NewScanner(f)
 	first := true
@@ -209,6 +215,19 @@ func parseProgram(path string) (*program, error) {
 				return nil, bad()
 			}
 			p.Trace = &traceSpec{Count: n, Match: args[1]}
+		case "perfbuf", "ringbuf":
+			if len(args) != 2 {
+				return nil, bad()
+			}
+			n, err := strconv.Atoi(args[1])
+			if err != nil {
+				return nil, bad()
+			}
+			if key == "perfbuf" {
+				p.PerfBufs[args[0]] = n
+			} else {
+				p.RingBufs[args[0]] = n
+			}
 		case "compare":
 			if len(args) != 2 {
 				return nil, bad()

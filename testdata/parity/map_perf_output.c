@@ -1,8 +1,10 @@
-// Exercises: BPF_PERF_OUTPUT: one event per getpid with a sequence number
+// Exercises: BPF_PERF_OUTPUT read with open_perf_buffer / perf_buffer_poll:
+// one event per getpid with a sequence number
 // and the pid; a counter array says how many were submitted.
 // Workload: 10 getpid() calls.
 // @workload getpid=10
 // @compare events keys
+// @perfbuf events 10
 struct event_t {
     u32 pid;
     u32 seq;

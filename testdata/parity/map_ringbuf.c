@@ -1,7 +1,9 @@
-// Exercises: BPF_RINGBUF_OUTPUT with ringbuf_reserve/submit: one record per
+// Exercises: BPF_RINGBUF_OUTPUT with ringbuf_reserve/submit, read with
+// open_ring_buffer / ring_buffer_poll: one record per
 // write() with its size and sequence number.
 // Workload: 10 write() calls to fd 97.
 // @workload write=10
+// @ringbuf records 10
 struct rec_t {
     u64 seq;
     u64 size;

@@ -295,6 +295,44 @@ def trace_lines(b, want, match):
     return got
 
 
+def open_buffers(b, p):
+    """Opens the perf and ring buffers the plan names before the workload;
+    records arrive in the returned lists as hex strings."""
+    records = {}
+    for name in p.get("perf_buffers") or {}:
+        got = records.setdefault(name, {"records": [], "lost": 0})
+
+        def cb(cpu, data, size, got=got):
+            got["records"].append(ct.string_at(data, size).hex())
+
+        def lost(n, got=got):
+            got["lost"] += n
+        b[name].open_perf_buffer(cb, lost_cb=lost)
+    for name in p.get("ring_buffers") or {}:
+        got = records.setdefault(name, {"records": [], "lost": 0})
+
+        def rcb(ctx, data, size, got=got):
+            got["records"].append(ct.string_at(data, size).hex())
+            return 0
+        b[name].open_ring_buffer(rcb)
+    return records
+
+
+def read_buffers(b, p, records):
+    """Polls until every buffer delivered the records the plan expects, or
+    5 s passed."""
+    want = dict(p.get("perf_buffers") or {}, **(p.get("ring_buffers") or {}))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if all(len(records[n]["records"]) >= c for n, c in want.items()):
+            break
+        if p.get("perf_buffers"):
+            b.perf_buffer_poll(timeout=50)
+        if p.get("ring_buffers"):
+            b.ring_buffer_poll(timeout=50)
+    return records
+
+
 def run_program(p):
     res = {"name": p["name"]}
     src = open(p["path"]).read()
@@ -340,7 +378,10 @@ def run_program(p):
         # Hold trace_pipe before the workload, so that no other reader can
         # take this program's lines.
         res["trace_open_error"] = open_trace_pipe(b)
+    records = open_buffers(b, p)
     run_workload(p.get("workload", []))
+    if records:
+        res["records"] = read_buffers(b, p, records)
     if p.get("trace") and not res["trace_open_error"]:
         res["trace"] = trace_lines(b, p["trace"]["count"], p["trace"]["match"])
     tables = []
