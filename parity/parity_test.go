@@ -74,10 +74,20 @@ func TestMain(m *testing.M) {
 		}
 		ksymAddrs, ksymNames = sampleKallsyms()
 		traceLines, _ = readLines(programDir + "/trace_lines.txt")
+		symTarget, symAddrs = startSymTarget()
+		plan := &pyPlan{Programs: allPrograms, KsymAddrs: ksymAddrs, KsymNames: ksymNames, TraceLines: traceLines, SymAddrs: symAddrs}
+		if symTarget != nil {
+			plan.SymPID = symTarget.Process.Pid
+		}
 		// BCC Python starts now and compiles while the Go side does.
-		python.start(&pyPlan{Programs: allPrograms, KsymAddrs: ksymAddrs, KsymNames: ksymNames, TraceLines: traceLines})
+		python.start(plan)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if symTarget != nil {
+		symTarget.Process.Kill()
+		symTarget.Wait()
+	}
+	os.Exit(code)
 }
 
 func readLines(path string) ([]string, error) {

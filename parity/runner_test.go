@@ -23,6 +23,7 @@ type pyOutput struct {
 	Programs    []*pyProgram      `json:"programs"`
 	Ksym        [][3]string       `json:"ksym"`
 	KsymName    []json.Number     `json:"ksymname"`
+	Sym         [][3]string       `json:"sym"`
 	TraceFields []json.RawMessage `json:"trace_fields"`
 	byName      map[string]*pyProgram
 }
@@ -89,6 +90,8 @@ type pyPlan struct {
 	KsymAddrs  []uint64   `json:"ksym_addrs"`
 	KsymNames  []string   `json:"ksym_names"`
 	TraceLines []string   `json:"trace_lines"`
+	SymPID     int        `json:"sym_pid,omitempty"`
+	SymAddrs   []uint64   `json:"sym_addrs,omitempty"`
 }
 
 // pythonRun runs BCC Python over the whole plan once, in the background from

@@ -473,6 +473,12 @@ def main():
                        BPF.ksym(a, show_offset=True).decode(errors="replace"),
                        BPF.ksym(a, show_module=True).decode(errors="replace")])
         out["ksym"] = ks
+    if plan.get("sym_pid"):
+        pid = plan["sym_pid"]
+        out["sym"] = [[BPF.sym(a, pid).decode(errors="replace"),
+                       BPF.sym(a, pid, show_offset=True).decode(errors="replace"),
+                       BPF.sym(a, pid, show_module=True).decode(errors="replace")]
+                      for a in plan["sym_addrs"]]
     if plan.get("ksym_names"):
         out["ksymname"] = [BPF.ksymname(n) for n in plan["ksym_names"]]
     if plan.get("trace_lines"):
