@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -158,3 +161,9 @@ func symbolValue(t *testing.T, path, sym string) uint64 {
 	t.Fatalf("no %s in %s", sym, path)
 	return 0
 }
+
+var runtime_GOARCH = runtime.GOARCH
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }

@@ -210,16 +210,15 @@ func ParseVersion(file string) Version {
 		return Version{}
 	}
 	parts := strings.Split(file[i+len(".so."):], ".")
-	// The first component is the soname's ABI number (0); the release follows.
+	// libbcc's soname is libbcc.so.0 and its file libbcc.so.0.26.0: the
+	// three components after ".so." are the release, 0.26.0, whose major
+	// number is the soname's 0. A bare soname says nothing.
 	if len(parts) < 3 {
 		return Version{}
 	}
 	var v [3]int
 	for j := 0; j < 3; j++ {
-		if j+1 >= len(parts) {
-			break
-		}
-		n, err := strconv.Atoi(parts[j+1])
+		n, err := strconv.Atoi(parts[j])
 		if err != nil {
 			return Version{}
 		}
