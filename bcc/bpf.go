@@ -147,7 +147,7 @@ func New(opts Options) (*BPF, error) {
 			// libbcc's USDT setup failed in the helper; its text says why.
 			return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
 		}
-		return nil, newCompileError(err, file)
+		return nil, newCompileError(err, file, b.srcmap)
 	}
 	b.session = session
 	b.result = session.Result()

@@ -106,6 +106,23 @@ func TestCompileErrorHasLineAndColumn(t *testing.T) {
 	}
 }
 
+// An error found in libbcc's second pass (after it rewrote the program)
+// still names the user's line.
+func TestCompileErrorAfterRewriteHasUserLine(t *testing.T) {
+	testutil.RequireRoot(t)
+	_, err := New(Options{SrcFile: "../testdata/cli_syntax.c"})
+	var ce *CompileError
+	if !errors.As(err, &ce) || len(ce.Errors()) == 0 {
+		t.Fatalf("want a compile error, got %v", err)
+	}
+	if d := ce.Errors()[0]; d.Line != 6 || d.Column != 22 {
+		t.Errorf("diagnostic at %d:%d, want 6:22 (%s)", d.Line, d.Column, d)
+	}
+	if !strings.Contains(ce.Output, "cli_syntax.c:6:22: error") {
+		t.Errorf("output not relocated: %s", ce.Output)
+	}
+}
+
 func TestCrashingProgramsAreErrors(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, tc := range []struct{ file, want string }{

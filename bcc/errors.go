@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/libbcc"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -26,6 +27,8 @@ var (
 	// ErrHelperCrashed means libbcc or LLVM crashed the compile helper
 	// process; this process lives on.
 	ErrHelperCrashed = compiler.ErrHelperCrashed
+	// ErrLibbccNotFound means libbcc (libbcc.so.0) could not be loaded.
+	ErrLibbccNotFound = libbcc.ErrNotFound
 	// ErrVerifier means the kernel's verifier refused a program; the error
 	// is a *VerifierError holding the log.
 	ErrVerifier = errors.New("verifier rejected the program")
@@ -201,16 +204,30 @@ func parseDiagnostics(output, file string) []Diagnostic {
 	return out
 }
 
-func newCompileError(err error, file string) error {
+// newCompileError turns the compiler's failure into a *CompileError in
+// terms of the user's file. clang reports some errors from libbcc's second
+// pass, over its rewritten copy of the program, whose lines are shifted by
+// what libbcc added; the source line clang quotes finds the user's line.
+func newCompileError(err error, file string, srcmap *sourceMapper) error {
 	var ce *compiler.Error
 	if !errors.As(err, &ce) {
 		return err
 	}
 	out := strings.ReplaceAll(ce.Output, virtualMain, file)
-	return &CompileError{
-		File:        file,
-		Diagnostics: parseDiagnostics(ce.Output, file),
-		Output:      out,
-		Err:         ce.Err,
+	diags := parseDiagnostics(ce.Output, file)
+	for i := range diags {
+		d := &diags[i]
+		if d.File != file || d.Source == "" {
+			continue
+		}
+		quoted, _, _ := strings.Cut(d.Source, "\n")
+		line := srcmap.userLine(quoted, d.Line)
+		if line == 0 || line == d.Line {
+			continue
+		}
+		old := fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column)
+		d.Line = line
+		out = strings.Replace(out, old, fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column), 1)
 	}
+	return &CompileError{File: file, Diagnostics: diags, Output: out, Err: ce.Err}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/cflags"
+	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
@@ -203,5 +205,63 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
 	}
 	if err := b.DetachRawTracepoint("sys_enter"); !errors.Is(err, ErrNotAttached) {
 		t.Errorf("second detach = %v", err)
+	}
+}
+
+// A binary without libbcc starts and says what is missing, in both modes.
+func TestMissingLibbcc(t *testing.T) {
+	testutil.RequireRoot(t)
+	t.Setenv("GOBCC_LIBBCC", "/nonexistent/libbcc.so.0")
+	// The in-process library is opened once per process, so only the helper
+	// path (a fresh process that sees the variable) can be tested here.
+	_, err := New(Options{Text: getpidValueProg})
+	if !errors.Is(err, ErrLibbccNotFound) || !strings.Contains(err.Error(), "/nonexistent/libbcc.so.0") {
+		t.Errorf("want ErrLibbccNotFound naming the file, got %v", err)
+	}
+}
+
+// A verifier log larger than the first buffer (64 KiB) comes back whole:
+// the buffer grows on ENOSPC.
+func TestVerifierLogGrows(t *testing.T) {
+	testutil.RequireRoot(t)
+	src := `
+BPF_ARRAY(counts, u64, 64);
+TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
+    #pragma unroll
+    for (int i = 0; i < 64; i++) {
+        int k = i;
+        u64 *v = counts.lookup(&k);
+        if (v) __sync_fetch_and_add(v, 1);
+    }
+    return 0;
+}
+`
+	b, err := New(Options{Text: src, Debug: debugflags.BPFRegisterState, DebugWriter: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f, err := b.LoadFunc("tracepoint__syscalls__sys_enter_getpid", Tracepoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Log) <= 64*1024 || !strings.Contains(f.Log, "processed ") {
+		t.Errorf("log is %d bytes (want > 64 KiB, ending with the summary)", len(f.Log))
+	}
+}
+
+func TestTraceBufferSize(t *testing.T) {
+	testutil.RequireRoot(t)
+	before, _, err := TraceBufferSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { SetTraceBufferSize(before) })
+	if err := SetTraceBufferSize(before + 64); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := TraceBufferSize()
+	if err != nil || got < before+64 {
+		t.Errorf("after SetTraceBufferSize(%d): %d, %v", before+64, got, err)
 	}
 }

@@ -105,3 +105,22 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// userLine finds the user's line for a line of libbcc's rewritten source
+// whose text is known: the occurrence of the same text nearest at or
+// before the rewritten line (libbcc only adds lines). It returns 0 when the
+// text is not in the user's file.
+func (m *sourceMapper) userLine(text string, rewritten int) int {
+	best := 0
+	for _, c := range m.lines[strings.TrimSpace(text)] {
+		if c <= rewritten && c > best {
+			best = c
+		}
+	}
+	if best == 0 {
+		if cands := m.lines[strings.TrimSpace(text)]; len(cands) > 0 {
+			best = cands[0]
+		}
+	}
+	return best
+}

@@ -200,8 +200,11 @@ func (t *Table) decodeItem(k, v []byte) (Item, error) {
 // kernel has them and falls back to key iteration. Entries added or removed
 // while it runs may or may not be seen.
 func (t *Table) Items() ([]Item, error) {
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opRead); err != nil {
 		return nil, err
+	}
+	if t.mapType.holdsHandles() {
+		return t.itemsByIndex()
 	}
 	keys, vals, n, err := bpfsys.LookupAll(t.fd, t.keySize, t.leafSize, t.maxEntries, t.mapType.PerCPU(), t.ncpu)
 	if err != nil {
@@ -262,11 +265,11 @@ func (t *Table) Values() ([]Value, error) {
 
 // Len counts the entries. For array types it is MaxEntries, as BCC's len().
 func (t *Table) Len() (int, error) {
+	if err := t.checkOp(opIterate); err != nil {
+		return 0, err
+	}
 	if t.mapType.IsArray() {
 		return t.maxEntries, nil
-	}
-	if err := t.check(); err != nil {
-		return 0, err
 	}
 	key := make([]byte, t.keySize)
 	next := make([]byte, t.keySize)
@@ -340,7 +343,7 @@ func (t *Table) LookupPerCPU(key any) ([]Value, error) {
 }
 
 func (t *Table) lookup(key any) (Item, error) {
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opRead); err != nil {
 		return Item{}, err
 	}
 	k, err := t.encodeKey(key)
@@ -358,13 +361,18 @@ func (t *Table) lookup(key any) (Item, error) {
 // from its C type as keys are; per-CPU tables take a []any or []Value with
 // one value per possible CPU, or a single value for every CPU.
 func (t *Table) Update(key, value any) error {
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opWrite); err != nil {
 		return err
 	}
 	k, err := t.encodeKey(key)
 	if err != nil {
 		return err
 	}
+	value, release, err := t.resolveHandle(value)
+	if err != nil {
+		return err
+	}
+	defer release()
 	v, err := t.encodeValue(value)
 	if err != nil {
 		return err
@@ -412,7 +420,7 @@ func (t *Table) encodeValue(value any) ([]byte, error) {
 // Delete removes key (BCC's del table[key]). For array tables, whose
 // entries cannot be removed, it zeroes the entry as BCC does.
 func (t *Table) Delete(key any) error {
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opDelete); err != nil {
 		return err
 	}
 	k, err := t.encodeKey(key)
@@ -428,28 +436,15 @@ func (t *Table) Delete(key any) error {
 	return nil
 }
 
-// Clear removes every entry (for arrays: zeroes every entry), fast: with
-// batch deletes where the kernel has them.
+// Clear removes every entry (BCC's clear()); for arrays, whose entries
+// cannot be removed, it zeroes every entry. It uses batch operations where
+// the kernel has them: one update-batch call per 4096 array entries, one
+// lookup-and-delete-batch call per 4096 hash entries.
 func (t *Table) Clear() error {
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opClear); err != nil {
 		return err
 	}
-	if t.mapType == MapArray || t.mapType == MapPercpuArray {
-		zero := make([]byte, t.valueStride())
-		k := make([]byte, t.keySize)
-		for i := 0; i < t.maxEntries; i++ {
-			kb, err := t.keyType.Encode(i)
-			if err != nil {
-				return err
-			}
-			copy(k, kb)
-			if err := bpfsys.MapUpdate(t.fd, k, zero, 0); err != nil {
-				return fmt.Errorf("table %s: clear: %w", t.name, err)
-			}
-		}
-		return nil
-	}
-	if _, err := bpfsys.DeleteAll(t.fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu); err != nil {
+	if err := t.clear(); err != nil {
 		return fmt.Errorf("table %s: clear: %w", t.name, err)
 	}
 	return nil

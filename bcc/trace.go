@@ -92,3 +92,15 @@ func (b *BPF) TracePrint(ctx context.Context, w io.Writer, format func(TraceEven
 		}
 	}
 }
+
+// SetTraceBufferSize sets the ftrace ring buffer that bpf_trace_printk
+// writes to, in KiB per CPU (the kernel rounds up). While only
+// bpf_trace_printk uses the buffer it stays at 7 KiB per CPU, and lines are
+// lost in pages of about 145 once they come faster than a reader drains
+// them; a larger buffer absorbs bursts. The setting is system-wide and
+// outlives the process.
+func SetTraceBufferSize(kbPerCPU int) error { return tracefs.SetBufferSizeKB(kbPerCPU) }
+
+// TraceBufferSize returns the ftrace buffer size in KiB per CPU, and the
+// size it will expand to when a tracer is enabled.
+func TraceBufferSize() (kbPerCPU, expandedKB int, err error) { return tracefs.BufferSizeKB() }

@@ -106,7 +106,7 @@ var helperUSDT []*libbcc.USDTContext
 func compileRequest(req *Request, modp **libbcc.Module, resp **Result) (*message, []int) {
 	lib, err := libbcc.Open()
 	if err != nil {
-		return &message{Error: err.Error()}, nil
+		return &message{Op: "nolib", Error: err.Error()}, nil
 	}
 	text := req.Text
 	if len(req.USDT) > 0 {

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,24 +11,19 @@ import (
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
-const seed = `
-BPF_HASH(callers, u64, unsigned long);
-TRACEPOINT_PROBE(kmem, kmalloc) {
-    u64 ip = args->call_site;
-    unsigned long *count;
-    unsigned long c = 1;
-    count = callers.lookup((u64 *)&ip);
-    if (count != 0)
-        c += *count;
-    callers.update(&ip, &c);
-    return 0;
+func seedProgram(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/kmalloc_callers.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
-`
 
 func TestCompileBothWays(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, isolate := range []bool{true, false} {
-		s, err := Compile(Request{Text: seed}, isolate)
+		s, err := Compile(Request{Text: seedProgram(t)}, isolate)
 		if err != nil {
 			t.Fatalf("isolate=%v: %v", isolate, err)
 		}

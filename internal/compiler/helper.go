@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/libbcc"
 )
 
 // helperSession is the parent's side of a helper process.
@@ -67,8 +69,11 @@ func compileInHelper(req Request) (Session, error) {
 	if m.Result == nil {
 		closeFDs(fds)
 		s.shutdown()
-		if m.Op == "compile" {
+		switch m.Op {
+		case "compile":
 			return nil, &Error{Output: output, Err: ErrCompile}
+		case "nolib":
+			return nil, fmt.Errorf("%w (in the compile helper: %s)", libbcc.ErrNotFound, m.Error)
 		}
 		return nil, fmt.Errorf("compile helper: %s%s", m.Error, withOutput(output))
 	}

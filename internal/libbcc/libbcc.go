@@ -209,15 +209,14 @@ func ParseVersion(file string) Version {
 	if i < 0 {
 		return Version{}
 	}
+	// libbcc's file name carries its release (libbcc.so.0.26.0 is 0.26.0);
+	// the soname libbcc.so.0 happens to share the major number.
 	parts := strings.Split(file[i+len(".so."):], ".")
-	// libbcc's soname is libbcc.so.0 and its file libbcc.so.0.26.0: the
-	// three components after ".so." are the release, 0.26.0, whose major
-	// number is the soname's 0. A bare soname says nothing.
-	if len(parts) < 3 {
+	if len(parts) < 2 {
 		return Version{}
 	}
 	var v [3]int
-	for j := 0; j < 3; j++ {
+	for j := 0; j < 3 && j < len(parts); j++ {
 		n, err := strconv.Atoi(parts[j])
 		if err != nil {
 			return Version{}

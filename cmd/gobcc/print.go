@@ -1,0 +1,513 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gobcc/gobcc/bcc"
+)
+
+// histKind says how a table prints: as key/value lines or as one of BCC's
+// histograms.
+type histKind int
+
+const (
+	histNone histKind = iota
+	histLog2
+	histLinear
+)
+
+func (k histKind) String() string {
+	switch k {
+	case histLog2:
+		return "log2"
+	case histLinear:
+		return "linear"
+	}
+	return "none"
+}
+
+// log2IndexMax and linearIndexMax are BCC's slot limits (table.py).
+const (
+	log2IndexMax   = 65
+	linearIndexMax = 1025
+	starsMax       = 40
+)
+
+// tableSelection names tables by flag: every table, or those listed.
+type tableSelection struct {
+	all   bool
+	names map[string]bool
+}
+
+// Set adds comma-separated table names; "" or "*" selects every table.
+func (s *tableSelection) Set(v string) error {
+	if v == "" || v == "*" {
+		s.all = true
+		return nil
+	}
+	if s.names == nil {
+		s.names = make(map[string]bool)
+	}
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			s.names[n] = true
+		}
+	}
+	return nil
+}
+
+// String lists the selection for --help.
+func (s *tableSelection) String() string {
+	if s.all {
+		return "*"
+	}
+	names := make([]string, 0, len(s.names))
+	for n := range s.names {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// Type names the value in --help.
+func (s *tableSelection) Type() string { return "tables" }
+
+func (s *tableSelection) has(name string) bool { return s.all || s.names[name] }
+
+func (s *tableSelection) empty() bool { return !s.all && len(s.names) == 0 }
+
+// tablePrinter prints a program's tables as run's loop does. Its mutex is
+// shared with the trace stream so that lines never interleave.
+type tablePrinter struct {
+	mu     *sync.Mutex
+	w      io.Writer
+	json   bool
+	b      *bcc.BPF
+	ksym   tableSelection
+	top    int
+	log2   tableSelection
+	linear tableSelection
+}
+
+// readableMap reports whether a map holds key/value entries worth printing;
+// perf buffers, ring buffers, program arrays and stacks do not.
+func readableMap(t bcc.MapType) bool {
+	switch t {
+	case bcc.MapHash, bcc.MapArray, bcc.MapPercpuHash, bcc.MapPercpuArray,
+		bcc.MapLRUHash, bcc.MapLRUPercpuHash, bcc.MapLPMTrie:
+		return true
+	}
+	return false
+}
+
+// histogramKind decides whether a table prints as a histogram: by --log2 or
+// --linear, or because it looks like BPF_HISTOGRAM's output of bpf_log2l:
+// an integer-keyed table of integers named *hist* or *dist*, or a struct key
+// whose last member is "slot" (BCC tools' keyed histograms).
+func (p *tablePrinter) histogramKind(t *bcc.Table) histKind {
+	switch {
+	case p.log2.has(t.Name()):
+		return histLog2
+	case p.linear.has(t.Name()):
+		return histLinear
+	}
+	if !t.LeafType().IsInteger() {
+		return histNone
+	}
+	key := t.KeyType()
+	if key.IsInteger() {
+		name := strings.ToLower(t.Name())
+		if strings.Contains(name, "hist") || strings.Contains(name, "dist") {
+			return histLog2
+		}
+		return histNone
+	}
+	if n := len(key.Fields); n >= 2 && key.Fields[n-1].Name == "slot" {
+		return histLog2
+	}
+	return histNone
+}
+
+// entry is one table entry ready to print.
+type entry struct {
+	key     bcc.Value
+	keyText string
+	ksym    string
+	value   bcc.Value
+	perCPU  []bcc.Value
+	total   uint64 // integer value (summed over CPUs) for sorting
+	numeric bool
+	text    string
+}
+
+// valueOf sums integer values over CPUs, as BCC tools do with sum().
+func valueOf(it bcc.Item) (total uint64, numeric bool, text string) {
+	if it.Value.IsValid() {
+		if it.Value.Type().IsInteger() {
+			v := it.Value.Uint64()
+			if it.Value.Type().IsSigned() {
+				v = uint64(it.Value.Int64())
+			}
+			return v, true, it.Value.String()
+		}
+		return 0, false, it.Value.String()
+	}
+	if len(it.PerCPU) == 0 {
+		return 0, false, ""
+	}
+	if !it.PerCPU[0].Type().IsInteger() {
+		parts := make([]string, len(it.PerCPU))
+		for i, v := range it.PerCPU {
+			parts[i] = v.String()
+		}
+		return 0, false, "[" + strings.Join(parts, ", ") + "]"
+	}
+	signed := it.PerCPU[0].Type().IsSigned()
+	var sum int64
+	for _, v := range it.PerCPU {
+		if signed {
+			sum += v.Int64()
+		} else {
+			sum += int64(v.Uint64())
+		}
+	}
+	if signed {
+		return uint64(sum), true, fmt.Sprint(sum)
+	}
+	return uint64(sum), true, fmt.Sprint(uint64(sum))
+}
+
+// isZero reports whether an array slot was never written.
+func isZero(e entry) bool {
+	if e.numeric {
+		return e.total == 0
+	}
+	if e.value.IsValid() {
+		for _, c := range e.value.Bytes() {
+			if c != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// printAll prints every readable table once.
+func (p *tablePrinter) printAll(now time.Time) error {
+	for _, t := range p.b.Tables() {
+		if !readableMap(t.Type()) {
+			continue
+		}
+		if err := p.printTable(t, now); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
+	items, err := t.Items()
+	if err != nil {
+		return err
+	}
+	if kind := p.histogramKind(t); kind != histNone {
+		return p.printHistogram(t, kind, items, now)
+	}
+	symbolize := p.ksym.has(t.Name()) && t.KeyType().IsInteger() && t.KeySize() == 8
+	entries := make([]entry, 0, len(items))
+	for _, it := range items {
+		e := entry{key: it.Key, value: it.Value, perCPU: it.PerCPU}
+		e.total, e.numeric, e.text = valueOf(it)
+		if t.Type().IsArray() && isZero(e) {
+			continue
+		}
+		e.keyText = it.Key.String()
+		if symbolize {
+			e.ksym = p.b.Ksym(it.Key.Uint64())
+			e.keyText = e.ksym
+		}
+		entries = append(entries, e)
+	}
+	total := len(entries)
+	if !t.Type().IsArray() {
+		// The seed article's order: ascending by value, largest last,
+		// nearest the prompt.
+		sort.SliceStable(entries, func(i, j int) bool {
+			a, b := entries[i], entries[j]
+			if a.numeric && b.numeric && a.total != b.total {
+				return a.total < b.total
+			}
+			if !a.numeric && a.text != b.text {
+				return a.text < b.text
+			}
+			return a.keyText < b.keyText
+		})
+		if p.top > 0 && len(entries) > p.top {
+			entries = entries[len(entries)-p.top:]
+		}
+	} else if p.top > 0 && len(entries) > p.top {
+		entries = entries[:p.top]
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		return p.writeTableJSON(t, entries, total, now)
+	}
+	var sb strings.Builder
+	shown := fmt.Sprintf("%d entries", total)
+	if len(entries) < total {
+		shown = fmt.Sprintf("top %d of %d entries", len(entries), total)
+	}
+	fmt.Fprintf(&sb, "%s %s (%s, %s)\n", now.Format("15:04:05"), t.Name(), t.Type(), shown)
+	width := 0
+	for _, e := range entries {
+		width = max(width, len(e.keyText))
+	}
+	for _, e := range entries {
+		fmt.Fprintf(&sb, "%-*s %s\n", width, e.keyText, e.text)
+	}
+	sb.WriteString("\n")
+	_, err = io.WriteString(p.w, sb.String())
+	return err
+}
+
+type jsonEntry struct {
+	Key    bcc.Value   `json:"key"`
+	Ksym   string      `json:"ksym,omitempty"`
+	Value  any         `json:"value"`
+	PerCPU []bcc.Value `json:"per_cpu,omitempty"`
+}
+
+type jsonTable struct {
+	Type    string      `json:"type"`
+	Time    time.Time   `json:"time"`
+	Table   string      `json:"table"`
+	MapType string      `json:"map_type"`
+	Total   int         `json:"total"`
+	Entries []jsonEntry `json:"entries"`
+}
+
+func (p *tablePrinter) writeTableJSON(t *bcc.Table, entries []entry, total int, now time.Time) error {
+	out := jsonTable{Type: "table", Time: now, Table: t.Name(), MapType: t.Type().String(), Total: total, Entries: make([]jsonEntry, 0, len(entries))}
+	for _, e := range entries {
+		je := jsonEntry{Key: e.key, Ksym: e.ksym, PerCPU: e.perCPU}
+		switch {
+		case e.value.IsValid():
+			je.Value = e.value
+		case e.numeric:
+			je.Value = e.total
+		}
+		out.Entries = append(out.Entries, je)
+	}
+	return writeJSON(p.w, out)
+}
+
+// writeJSON writes v as one line.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode JSON: %w", err)
+	}
+	data = append(data, '\n')
+	_, err = w.Write(data)
+	return err
+}
+
+// histSection is one histogram: all of a plain table, or one bucket of a
+// table keyed by (bucket, slot).
+type histSection struct {
+	bucket string
+	vals   []uint64
+}
+
+// histogramSections groups a histogram table's items as BCC's
+// decode_c_struct does: the key's first member is the section, its last
+// the slot.
+func histogramSections(t *bcc.Table, kind histKind, items []bcc.Item) []histSection {
+	size := log2IndexMax
+	if kind == histLinear {
+		size = linearIndexMax
+	}
+	var sections []histSection
+	index := map[string]int{}
+	key := t.KeyType()
+	for _, it := range items {
+		count, _, _ := valueOf(it)
+		bucket := ""
+		var slot uint64
+		if key.IsInteger() {
+			slot = it.Key.Uint64()
+		} else {
+			bucket = it.Key.FieldAt(0).String()
+			slot = it.Key.FieldAt(len(key.Fields) - 1).Uint64()
+		}
+		i, ok := index[bucket]
+		if !ok {
+			i = len(sections)
+			index[bucket] = i
+			sections = append(sections, histSection{bucket: bucket, vals: make([]uint64, size)})
+		}
+		if slot < uint64(size) {
+			sections[i].vals[slot] += count
+		}
+	}
+	if len(sections) == 0 && key.IsInteger() {
+		sections = append(sections, histSection{vals: make([]uint64, size)})
+	}
+	sort.SliceStable(sections, func(i, j int) bool { return sections[i].bucket < sections[j].bucket })
+	return sections
+}
+
+type jsonBucket struct {
+	Low   uint64 `json:"low"`
+	High  uint64 `json:"high"`
+	Count uint64 `json:"count"`
+}
+
+type jsonHistSection struct {
+	Bucket  string       `json:"bucket,omitempty"`
+	Buckets []jsonBucket `json:"buckets"`
+}
+
+type jsonHist struct {
+	Type     string            `json:"type"`
+	Time     time.Time         `json:"time"`
+	Table    string            `json:"table"`
+	Kind     string            `json:"kind"`
+	Sections []jsonHistSection `json:"sections"`
+}
+
+func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, items []bcc.Item, now time.Time) error {
+	sections := histogramSections(t, kind, items)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		out := jsonHist{Type: "histogram", Time: now, Table: t.Name(), Kind: kind.String()}
+		for _, s := range sections {
+			js := jsonHistSection{Bucket: s.bucket, Buckets: []jsonBucket{}}
+			for i, c := range s.vals {
+				if c == 0 {
+					continue
+				}
+				low, high := uint64(i), uint64(i)
+				if kind == histLog2 {
+					low, high = log2Range(i)
+				}
+				js.Buckets = append(js.Buckets, jsonBucket{Low: low, High: high, Count: c})
+			}
+			out.Sections = append(out.Sections, js)
+		}
+		return writeJSON(p.w, out)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s %s (%s histogram)\n", now.Format("15:04:05"), t.Name(), kind)
+	for _, s := range sections {
+		if !t.KeyType().IsInteger() {
+			fmt.Fprintf(&sb, "\n%s = %s\n", "Bucket ptr", s.bucket)
+		}
+		if kind == histLog2 {
+			writeLog2Hist(&sb, s.vals, "value", false)
+		} else {
+			writeLinearHist(&sb, s.vals, "value", false)
+		}
+	}
+	sb.WriteString("\n")
+	_, err := io.WriteString(p.w, sb.String())
+	return err
+}
+
+// log2Range is the value range of log2 slot i, as BCC prints it.
+func log2Range(i int) (low, high uint64) {
+	low = (uint64(1) << i) >> 1
+	high = (uint64(1) << i) - 1
+	if i >= 64 {
+		high = ^uint64(0)
+	}
+	if low == high {
+		low--
+	}
+	return low, high
+}
+
+// stars is BCC's _stars: a bar of width characters scaled to valMax, with
+// '+' marking a value above it.
+func stars(val, valMax uint64, width int) string {
+	var sb strings.Builder
+	for i := 0; ; i++ {
+		if float64(i) > float64(width)*float64(val)/float64(valMax)-1 || i > width-1 {
+			break
+		}
+		sb.WriteByte('*')
+	}
+	text := sb.String()
+	if val > valMax && text != "" {
+		text = text[:len(text)-1] + "+"
+	}
+	return text
+}
+
+// writeLog2Hist prints vals exactly as BCC's _print_log2_hist does.
+func writeLog2Hist(w io.Writer, vals []uint64, valType string, stripLeadingZero bool) {
+	idxMax := -1
+	var valMax uint64
+	for i, v := range vals {
+		if v > 0 {
+			idxMax = i
+		}
+		if v > valMax {
+			valMax = v
+		}
+	}
+	header, width, barWidth := "     %-19s : count     distribution\n", 10, starsMax
+	if idxMax > 32 {
+		header, width, barWidth = "               %-29s : count     distribution\n", 20, starsMax/2
+	}
+	if idxMax > 0 {
+		fmt.Fprintf(w, header, valType)
+	}
+	for i := 1; i <= idxMax; i++ {
+		low, high := log2Range(i)
+		val := vals[i]
+		if stripLeadingZero {
+			if val == 0 {
+				continue
+			}
+			stripLeadingZero = false
+		}
+		fmt.Fprintf(w, "%*d -> %-*d : %-8d |%-*s|\n", width, low, width, high, val, barWidth, stars(val, valMax, barWidth))
+	}
+}
+
+// writeLinearHist prints vals exactly as BCC's _print_linear_hist does.
+func writeLinearHist(w io.Writer, vals []uint64, valType string, stripLeadingZero bool) {
+	idxMax := -1
+	var valMax uint64
+	for i, v := range vals {
+		if v > 0 {
+			idxMax = i
+		}
+		if v > valMax {
+			valMax = v
+		}
+	}
+	if idxMax >= 0 {
+		fmt.Fprintf(w, "     %-13s : count     distribution\n", valType)
+	}
+	for i := 0; i <= idxMax; i++ {
+		val := vals[i]
+		if stripLeadingZero {
+			if val == 0 {
+				continue
+			}
+			stripLeadingZero = false
+		}
+		fmt.Fprintf(w, "        %-10d : %-8d |%-*s|\n", i, val, starsMax, stars(val, valMax, starsMax))
+	}
+}
