@@ -27,12 +27,14 @@ vet:
 	$(GO) vet ./...
 
 # Every test, against the real kernel and libbcc; a test that would skip for
-# lack of a kernel feature fails instead.
+# lack of a kernel feature fails instead. -p 1: packages share kernel-wide
+# resources (trace_pipe admits one reader), so their tests run one package
+# at a time.
 test: setup vet
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -count=1 -timeout 60m ./...
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 80m ./...
 
 parity: setup
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -count=1 -run 'Parity' -v ./...
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -run 'Parity' -v ./...
 
 # Benchmarks against BCC Python on this machine; `make bench ARGS=quick`
 # checks that everything runs without timing it seriously.

@@ -72,6 +72,7 @@ type BPF struct {
 	closed   bool
 
 	ksyms kernelSymbolsOnce
+	usyms userSymbolsOnce
 	trace tracePipeHolder
 }
 
@@ -376,6 +377,7 @@ func (b *BPF) Close() error {
 		b.session = nil
 	}
 	b.ksyms.release()
+	b.usyms.release()
 	return errors.Join(errs...)
 }
 

@@ -28,7 +28,7 @@ func LoadKernelSymbols() (*KernelSymbols, error) {
 // KsymOption adjusts Ksym's output.
 type KsymOption func(*ksymFormat)
 
-type ksymFormat struct{ module, offset bool }
+type ksymFormat struct{ module, offset, noDemangle bool }
 
 // WithModule appends " [module]" for symbols in modules (show_module=True).
 func WithModule() KsymOption { return func(f *ksymFormat) { f.module = true } }

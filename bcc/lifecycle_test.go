@@ -3,7 +3,7 @@ package bcc
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,12 +102,14 @@ func TestOpenClose100(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		cycle()
 	}
-	runtime.GC()
+	// Return freed heap to the OS before each reading, so that RSS shows
+	// what is still in use rather than what the runtime has yet to release.
+	debug.FreeOSMemory()
 	fds, kinds, rss := openFDs(t), bpfFDs(t), rssKB(t)
 	for i := 0; i < 100; i++ {
 		cycle()
 	}
-	runtime.GC()
+	debug.FreeOSMemory()
 	if got := openFDs(t); got != fds {
 		t.Errorf("open fds: %d before, %d after 100 cycles", fds, got)
 	}

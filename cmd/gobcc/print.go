@@ -36,7 +36,6 @@ func (k histKind) String() string {
 const (
 	log2IndexMax   = 65
 	linearIndexMax = 1025
-	starsMax       = 40
 )
 
 // tableSelection names tables by flag: every table, or those listed.
@@ -408,18 +407,18 @@ func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, items []bcc.I
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s %s (%s histogram)\n", now.Format("15:04:05"), t.Name(), kind)
-	for _, s := range sections {
-		if !t.KeyType().IsInteger() {
-			fmt.Fprintf(&sb, "\n%s = %s\n", "Bucket ptr", s.bucket)
-		}
-		if kind == histLog2 {
-			writeLog2Hist(&sb, s.vals, "value", false)
-		} else {
-			writeLinearHist(&sb, s.vals, "value", false)
-		}
+	// The text is BCC's print_log2_hist/print_linear_hist, byte for byte.
+	var err error
+	if kind == histLog2 {
+		err = t.PrintLog2Hist(&sb, "value", nil)
+	} else {
+		err = t.PrintLinearHist(&sb, "value", nil)
+	}
+	if err != nil {
+		return err
 	}
 	sb.WriteString("\n")
-	_, err := io.WriteString(p.w, sb.String())
+	_, err = io.WriteString(p.w, sb.String())
 	return err
 }
 
@@ -434,80 +433,4 @@ func log2Range(i int) (low, high uint64) {
 		low--
 	}
 	return low, high
-}
-
-// stars is BCC's _stars: a bar of width characters scaled to valMax, with
-// '+' marking a value above it.
-func stars(val, valMax uint64, width int) string {
-	var sb strings.Builder
-	for i := 0; ; i++ {
-		if float64(i) > float64(width)*float64(val)/float64(valMax)-1 || i > width-1 {
-			break
-		}
-		sb.WriteByte('*')
-	}
-	text := sb.String()
-	if val > valMax && text != "" {
-		text = text[:len(text)-1] + "+"
-	}
-	return text
-}
-
-// writeLog2Hist prints vals exactly as BCC's _print_log2_hist does.
-func writeLog2Hist(w io.Writer, vals []uint64, valType string, stripLeadingZero bool) {
-	idxMax := -1
-	var valMax uint64
-	for i, v := range vals {
-		if v > 0 {
-			idxMax = i
-		}
-		if v > valMax {
-			valMax = v
-		}
-	}
-	header, width, barWidth := "     %-19s : count     distribution\n", 10, starsMax
-	if idxMax > 32 {
-		header, width, barWidth = "               %-29s : count     distribution\n", 20, starsMax/2
-	}
-	if idxMax > 0 {
-		fmt.Fprintf(w, header, valType)
-	}
-	for i := 1; i <= idxMax; i++ {
-		low, high := log2Range(i)
-		val := vals[i]
-		if stripLeadingZero {
-			if val == 0 {
-				continue
-			}
-			stripLeadingZero = false
-		}
-		fmt.Fprintf(w, "%*d -> %-*d : %-8d |%-*s|\n", width, low, width, high, val, barWidth, stars(val, valMax, barWidth))
-	}
-}
-
-// writeLinearHist prints vals exactly as BCC's _print_linear_hist does.
-func writeLinearHist(w io.Writer, vals []uint64, valType string, stripLeadingZero bool) {
-	idxMax := -1
-	var valMax uint64
-	for i, v := range vals {
-		if v > 0 {
-			idxMax = i
-		}
-		if v > valMax {
-			valMax = v
-		}
-	}
-	if idxMax >= 0 {
-		fmt.Fprintf(w, "     %-13s : count     distribution\n", valType)
-	}
-	for i := 0; i <= idxMax; i++ {
-		val := vals[i]
-		if stripLeadingZero {
-			if val == 0 {
-				continue
-			}
-			stripLeadingZero = false
-		}
-		fmt.Fprintf(w, "        %-10d : %-8d |%-*s|\n", i, val, starsMax, stars(val, valMax, starsMax))
-	}
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,28 +38,6 @@ func pythonList(vals []uint64) string {
 	return "[" + strings.Join(s, ",") + "]"
 }
 
-// TestHistogramsMatchBCC prints the same slots with BCC Python's
-// _print_log2_hist and _print_linear_hist and with gobcc.
-func TestHistogramsMatchBCC(t *testing.T) {
-	for _, strip := range []bool{false, true} {
-		for _, vals := range histogramCases {
-			py := fmt.Sprintf("from bcc.table import _print_log2_hist, _print_linear_hist\n"+
-				"_print_log2_hist(%[1]s, 'usecs', %[2]s)\n"+
-				"_print_linear_hist(%[1]s, 'msecs', %[2]s)\n", pythonList(vals), map[bool]string{false: "False", true: "True"}[strip])
-			out, err := exec.Command("/usr/bin/python3", "-c", py).Output()
-			if err != nil {
-				t.Skipf("BCC Python unavailable: %v", err)
-			}
-			var got bytes.Buffer
-			writeLog2Hist(&got, vals, "usecs", strip)
-			writeLinearHist(&got, vals, "msecs", strip)
-			if got.String() != string(out) {
-				t.Errorf("slots %v strip %v:\ngobcc:\n%s\nBCC:\n%s", vals, strip, got.String(), out)
-			}
-		}
-	}
-}
-
 func TestExitCodeOfUsageError(t *testing.T) {
 	if got := exitCode(usageErrorf("bad %s", "flag")); got != exitUsage {
 		t.Errorf("exitCode(usage) = %d", got)
@@ -71,18 +47,5 @@ func TestExitCodeOfUsageError(t *testing.T) {
 	}
 	if got := exitCode(fmt.Errorf("x")); got != exitRuntime {
 		t.Errorf("exitCode(other) = %d", got)
-	}
-}
-
-func BenchmarkWriteLog2Hist(b *testing.B) {
-	vals := make([]uint64, log2IndexMax)
-	for i := 1; i < 30; i++ {
-		vals[i] = uint64(i * i * 1000)
-	}
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	for b.Loop() {
-		buf.Reset()
-		writeLog2Hist(&buf, vals, "value", false)
 	}
 }

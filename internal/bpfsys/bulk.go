@@ -110,6 +110,7 @@ func LookupAllNextKey(fd int, keySize, valueSize int, maxEntries int, perCPU boo
 	keys = make([]byte, capacity*keySize)
 	values = make([]byte, capacity*stride)
 	var prev []byte
+	cursor := make([]byte, keySize)
 	for {
 		if n == capacity {
 			capacity *= 2
@@ -128,8 +129,13 @@ func LookupAllNextKey(fd int, keySize, valueSize int, maxEntries int, perCPU boo
 		}
 		if err := MapLookup(fd, key, values[n*stride:(n+1)*stride]); err != nil {
 			if errors.Is(err, ErrKeyNotExist) {
-				// Gone since get_next_key: step past it from the same
-				// previous key, which still exists.
+				// No value under this key: deleted since get_next_key, or
+				// an empty slot of an fd array (prog array, map of maps),
+				// which get_next_key lists but lookup refuses. Step past it;
+				// retrying from the previous key would loop forever on the
+				// array.
+				copy(cursor, key)
+				prev = cursor
 				continue
 			}
 			return nil, nil, 0, err

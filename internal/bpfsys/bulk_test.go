@@ -200,3 +200,13 @@ func mustCPUs(tb testing.TB) int {
 	}
 	return n
 }
+
+// An fd array's empty slots are listed by get_next_key but refused by
+// lookup; the walk must step past them, not retry forever.
+func TestLookupAllNextKeySkipsEmptyProgArraySlots(t *testing.T) {
+	fd := newMap(t, unix.BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 8, 0)
+	_, _, n, err := LookupAllNextKey(fd, 4, 4, 8, false, 1)
+	if err != nil || n != 0 {
+		t.Errorf("empty prog array: n=%d err=%v", n, err)
+	}
+}

@@ -1,0 +1,162 @@
+package bcc
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/gobcc/gobcc/internal/usym"
+)
+
+// NoDemangle leaves C++ names mangled (Sym's demangle=False).
+func NoDemangle() KsymOption { return func(f *ksymFormat) { f.noDemangle = true } }
+
+// Errors of user symbol lookups.
+var (
+	// ErrSymbolNotFound means no symbol of that name exists where asked.
+	ErrSymbolNotFound = usym.ErrSymbolNotFound
+	// ErrLibraryNotFound means a short library name ("c") matched no
+	// library of the process or of /etc/ld.so.cache.
+	ErrLibraryNotFound = usym.ErrLibraryNotFound
+)
+
+// userSymbolsOnce creates the object's user symbol resolver on first use
+// and closes it on Close, so no symbol cache outlives the BPF object.
+type userSymbolsOnce struct {
+	mu sync.Mutex
+	r  *usym.Resolver
+}
+
+func (o *userSymbolsOnce) get() *usym.Resolver {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.r == nil {
+		o.r = usym.NewResolver(usym.Options{})
+	}
+	return o.r
+}
+
+func (o *userSymbolsOnce) release() {
+	o.mu.Lock()
+	if o.r != nil {
+		o.r.Close()
+		o.r = nil
+	}
+	o.mu.Unlock()
+}
+
+// formatSym renders a resolution as BCC Python's sym() does: "name",
+// "name+0xoff" with WithOffset, " [module basename]" with WithModule, and
+// "[unknown]" (never with an offset) when no symbol covers the address.
+func formatSym(name string, offset uint64, module string, f ksymFormat) string {
+	s := name
+	if s == "" {
+		s = "[unknown]"
+	} else if f.offset {
+		s += fmt.Sprintf("+0x%x", offset)
+	}
+	if f.module && module != "" {
+		s += " [" + filepath.Base(module) + "]"
+	}
+	return s
+}
+
+// Sym names the function containing addr in process pid (BCC's
+// b.sym(addr, pid, show_module, show_offset, demangle)): WithModule,
+// WithOffset and NoDemangle select the output; a pid below zero means the
+// kernel, as Ksym. It returns "[unknown]" when nothing covers addr. It
+// runs in Go: /proc/PID/maps, the mapped ELF files and their debug files,
+// and /tmp/perf-PID.map; caches live until Close.
+func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOption) string {
+	var f ksymFormat
+	for _, o := range opts {
+		o(&f)
+	}
+	if pid < 0 {
+		k, err := b.ksyms.get()
+		if err != nil {
+			return "[unknown]"
+		}
+		return k.Ksym(addr, opts...)
+	}
+	res := b.usyms.get().Resolve(pid, addr)
+	name := res.Name
+	if name != "" && !f.noDemangle {
+		name = res.Demangled()
+	}
+	module := res.Module
+	if !res.Found() && res.Offset == 0 {
+		// libbcc reports no module for a module-relative offset of 0.
+		module = ""
+	}
+	return formatSym(name, res.Offset, module, f)
+}
+
+// UserSymbol is a resolved user-space address.
+type UserSymbol struct {
+	// Name is the symbol as stored (mangled for C++); "" when unknown.
+	Name string
+	// Demangled is Name demangled (Name when not a mangled name).
+	Demangled string
+	// Offset is from the symbol's start; without a symbol, the address in
+	// the module's layout, or the address itself with no module.
+	Offset uint64
+	// Module is the mapped file as the process names it; "" when none.
+	Module string
+	// IFUNC marks GNU indirect functions.
+	IFUNC bool
+}
+
+// ResolveUser resolves addr in process pid to its parts (BCC's
+// SymbolCache(pid).resolve).
+func (b *BPF) ResolveUser(addr uint64, pid int) UserSymbol {
+	res := b.usyms.get().Resolve(pid, addr)
+	return UserSymbol{Name: res.Name, Demangled: res.Demangled(), Offset: res.Offset, Module: res.Module, IFUNC: res.IFUNC}
+}
+
+// SymName returns the run-time address of function name in process pid's
+// module (BCC's SymbolCache(pid).resolve_name(module, name)): module is a
+// path as /proc/PID/maps shows it, or a short library name ("c").
+func (b *BPF) SymName(pid int, module, name string) (uint64, error) {
+	if pid < 0 {
+		return b.KsymName(name)
+	}
+	return b.usyms.get().ResolveName(pid, module, name)
+}
+
+// FindLibrary returns the path of a library from its short name (BCC's
+// BPF.find_library): "c" -> "/lib/x86_64-linux-gnu/libc.so.6", from
+// /etc/ld.so.cache.
+func (b *BPF) FindLibrary(name string) (string, error) {
+	return b.usyms.get().WhichSO(name, 0)
+}
+
+// AddModule registers an ELF file whose build id stacks taken with
+// BPF_F_STACK_BUILD_ID may name (BCC's b.add_module(path)).
+func (b *BPF) AddModule(path string) error {
+	_, err := b.usyms.get().AddBuildIDModule(path)
+	return err
+}
+
+// SymBuildID names a build-id stack frame (BCC's b.sym(frame, pid) for a
+// bpf_stack_build_id) from a module registered with AddModule. Frames the
+// kernel could only give as an address ("IP" status) resolve as Sym does
+// in process pid.
+func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOption) string {
+	var f ksymFormat
+	for _, o := range opts {
+		o(&f)
+	}
+	if frame.Status != StackBuildIDValid {
+		if frame.Status == StackBuildIDIP && pid >= 0 {
+			return b.Sym(frame.IP, pid, opts...)
+		}
+		return "[unknown]"
+	}
+	res := b.usyms.get().ResolveBuildID(frame.BuildIDHex(), frame.Offset)
+	name := res.Name
+	if name != "" && !f.noDemangle {
+		name = res.Demangled()
+	}
+	return formatSym(name, res.Offset, res.Module, f)
+}
