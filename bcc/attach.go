@@ -3,8 +3,6 @@ package bcc
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -22,7 +20,32 @@ const (
 	kindRawTracepoint
 	kindKprobe
 	kindKretprobe
+	kindUprobe
+	kindUretprobe
+	kindPerfEvent
+	kindKfunc
+	kindKretfunc
+	kindLSM
+	kindXDP
+	kindRawSocket
+	kindProgAttach
 )
+
+// isPerfEvent reports whether the attachment is a perf event descriptor,
+// which is disabled before it is closed.
+func (k attachKind) isPerfEvent() bool {
+	switch k {
+	case kindTracepoint, kindKprobe, kindKretprobe, kindUprobe, kindUretprobe, kindPerfEvent:
+		return true
+	}
+	return false
+}
+
+// isProbe reports whether the attachment counts toward BCC's global probe
+// quota (kprobes and uprobes, as in BCC Python's _num_open_probes).
+func (k attachKind) isProbe() bool {
+	return k == kindKprobe || k == kindKretprobe || k == kindUprobe || k == kindUretprobe
+}
 
 // attachment is one probe or hook that holds a program in place. Closing
 // its descriptor detaches it.
@@ -31,13 +54,26 @@ type attachment struct {
 	target string // "cat:name", raw tracepoint or kernel function name
 	fn     string
 	fd     int
+	// undo, when set, detaches what closing fd does not (XDP through
+	// netlink, BPF_PROG_ATTACH); fd is then -1 or not ours to close.
+	undo func() error
 }
 
 func (a *attachment) detach() error {
+	if a.undo != nil {
+		undo := a.undo
+		a.undo = nil
+		if err := undo(); err != nil {
+			return fmt.Errorf("detach %s from %s: %w", a.fn, a.target, err)
+		}
+	}
 	if a.fd < 0 {
 		return nil
 	}
-	if a.kind == kindTracepoint || a.kind == kindKprobe || a.kind == kindKretprobe {
+	if a.kind.isProbe() {
+		openProbes.Add(-1)
+	}
+	if a.kind.isPerfEvent() {
 		// Disable first so the program stops running before the close.
 		unix.IoctlSetInt(a.fd, unix.PERF_EVENT_IOC_DISABLE, 0)
 	}
@@ -77,17 +113,15 @@ func (b *BPF) autoAttach() error {
 		case strings.HasPrefix(name, prefixRawTracepoint):
 			err = b.AttachRawTracepoint(strings.TrimPrefix(name, prefixRawTracepoint), name)
 		case strings.HasPrefix(name, prefixKprobe):
-			err = b.AttachKprobe(strings.TrimPrefix(name, prefixKprobe), name)
+			err = b.AttachKprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKprobe)), name)
 		case strings.HasPrefix(name, prefixKretprobe):
-			err = b.AttachKretprobe(strings.TrimPrefix(name, prefixKretprobe), name)
-		case strings.HasPrefix(name, prefixKfunc), strings.HasPrefix(name, prefixKretfunc):
-			attachType := AttachTraceFentry
-			if strings.HasPrefix(name, prefixKretfunc) {
-				attachType = AttachTraceFexit
-			}
-			err = b.attachTracing(name, Tracing, attachType)
+			err = b.AttachKretprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKretprobe)), name)
+		case strings.HasPrefix(name, prefixKfunc):
+			err = b.AttachKfunc(name)
+		case strings.HasPrefix(name, prefixKretfunc):
+			err = b.AttachKretfunc(name)
 		case strings.HasPrefix(name, prefixLSM):
-			err = b.attachTracing(name, LSM, AttachLSMMac)
+			err = b.AttachLSM(name)
 		}
 		if err != nil {
 			return err
@@ -224,99 +258,18 @@ func (b *BPF) detach(kind attachKind, target string, fn []string) error {
 	return errors.Join(errs...)
 }
 
-// kprobeSupport tells whether this kernel can create kprobes at all: through
-// the kprobe PMU (perf_event_open) or tracefs's kprobe_events.
-func kprobeSupport() (pmuType int, err error) {
-	if data, err := os.ReadFile("/sys/bus/event_source/devices/kprobe/type"); err == nil {
-		if t, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-			return t, nil
-		}
-	}
-	if dir, err := tracefs.Dir(); err == nil {
-		if _, err := os.Stat(dir + "/kprobe_events"); err == nil {
-			return -1, nil
-		}
-	}
-	return 0, fmt.Errorf("%w: this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices and no kprobe_events in tracefs: CONFIG_KPROBES is not set); use a tracepoint or raw tracepoint instead", ErrNotSupported)
-}
-
-// AttachKprobe attaches fnName to the entry of kernel function event.
-func (b *BPF) AttachKprobe(event, fnName string) error {
-	return b.attachKprobe(event, fnName, false)
-}
-
-// AttachKretprobe attaches fnName to the return of kernel function event.
-func (b *BPF) AttachKretprobe(event, fnName string) error {
-	return b.attachKprobe(event, fnName, true)
-}
-
-func (b *BPF) attachKprobe(event, fnName string, ret bool) error {
-	kind := kindKprobe
-	if ret {
-		kind = kindKretprobe
-	}
-	pmu, err := kprobeSupport()
-	if err != nil {
-		return fmt.Errorf("attach %s to %s: %w", fnName, event, err)
-	}
-	if pmu < 0 {
-		return fmt.Errorf("attach %s to %s: %w: kprobes through tracefs kprobe_events only; the kprobe PMU is missing", fnName, event, ErrNotSupported)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	f, err := b.loadFuncLocked(fnName, Kprobe, AttachNone)
-	if err != nil {
-		return err
-	}
-	name, err := unix.BytePtrFromString(event)
-	if err != nil {
-		return err
-	}
-	attr := unix.PerfEventAttr{
-		Type:   uint32(pmu),
-		Sample: 1,
-		Wakeup: 1,
-		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Ext1:   uint64(uintptr(unsafe.Pointer(name))),
-	}
-	if ret {
-		attr.Config = 1 // the "retprobe" format bit (config:0)
-	}
-	fd, err := perfEventAttach(&attr, -1, 0, f.FD)
-	if err != nil {
-		return fmt.Errorf("attach %s to kprobe %s: %w", fnName, event, err)
-	}
-	b.attached = append(b.attached, &attachment{kind: kind, target: event, fn: fnName, fd: fd})
-	return nil
-}
-
-// attachTracing loads a kfunc/kretfunc/LSM function and attaches it. The
-// attach point comes from the load (libbcc finds the BTF id by name).
-func (b *BPF) attachTracing(fnName string, progType ProgType, attachType AttachType) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	f, err := b.loadFuncLocked(fnName, progType, attachType)
-	if err != nil {
-		return err
-	}
-	fd, err := bpfsys.RawTracepointOpen("", f.FD)
-	if err != nil {
-		return fmt.Errorf("attach %s: %w", fnName, err)
-	}
-	b.attached = append(b.attached, &attachment{kind: kindRawTracepoint, target: fnName, fn: fnName, fd: fd})
-	return nil
-}
-
 // NumOpenTracepoints counts attached tracepoints and raw tracepoints.
 func (b *BPF) NumOpenTracepoints() int {
 	return b.count(kindTracepoint) + b.count(kindRawTracepoint)
 }
 
-// NumOpenKprobes counts attached kprobes and kretprobes.
+// NumOpenKprobes counts attached kprobes and kretprobes (BCC's
+// num_open_kprobes).
 func (b *BPF) NumOpenKprobes() int { return b.count(kindKprobe) + b.count(kindKretprobe) }
+
+// NumOpenUprobes counts attached uprobes and uretprobes, USDT probes
+// included (BCC's num_open_uprobes).
+func (b *BPF) NumOpenUprobes() int { return b.count(kindUprobe) + b.count(kindUretprobe) }
 
 func (b *BPF) count(kind attachKind) int {
 	b.mu.Lock()

@@ -43,6 +43,13 @@ type Options struct {
 	// NoAutoAttach loads nothing and attaches nothing at New; functions are
 	// then loaded with LoadFunc. BCC Python always auto-attaches.
 	NoAutoAttach bool
+	// USDTContexts are USDT probes to enable (BPF(usdt_contexts=[...])):
+	// their argument code is prepended to the program and their uprobes
+	// attached by New, even with NoAutoAttach.
+	USDTContexts []*USDT
+	// AttachUSDTIgnorePID attaches USDT probes of process contexts for
+	// every process (BPF(attach_usdt_ignore_pid=True)).
+	AttachUSDTIgnorePID bool
 }
 
 // BPF is a compiled program with its tables, loaded functions and
@@ -127,12 +134,21 @@ func New(opts Options) (*BPF, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
+	usdt, err := usdtRequests(opts.USDTContexts)
+	if err != nil {
+		return nil, err
+	}
 	session, err := compiler.Compile(compiler.Request{
 		Text:       text,
 		CFlags:     flags,
 		DebugFlags: uint(opts.Debug),
+		USDT:       usdt,
 	}, !opts.InProcess)
 	if err != nil {
+		if len(usdt) > 0 && !errors.Is(err, ErrCompile) && strings.Contains(err.Error(), "USDT") {
+			// libbcc's USDT setup failed in the helper; its text says why.
+			return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
+		}
 		return nil, newCompileError(err, file, b.srcmap)
 	}
 	b.session = session
@@ -142,6 +158,10 @@ func New(opts Options) (*BPF, error) {
 	}
 	b.warnings = append(b.warnings, headerWarnings()...)
 	if err := b.openTables(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := b.attachUSDT(opts.AttachUSDTIgnorePID); err != nil {
 		b.Close()
 		return nil, err
 	}

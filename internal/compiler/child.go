@@ -41,6 +41,9 @@ func init() {
 // serve is the helper's main loop: one compile, then loads until the parent
 // sends "close" or goes away.
 func serve(c *conn) int {
+	// The helper keeps its USDT contexts until it ends; closing them then
+	// undoes the semaphore increments libbcc made for process contexts.
+	defer func() { closeUSDT(helperUSDT) }()
 	var mod *libbcc.Module
 	var res *Result
 	endOutput := func() {
@@ -97,18 +100,33 @@ func serve(c *conn) int {
 	}
 }
 
+// helperUSDT are the helper's USDT contexts: a helper serves one compile.
+var helperUSDT []*libbcc.USDTContext
+
 func compileRequest(req *Request, modp **libbcc.Module, resp **Result) (*message, []int) {
 	lib, err := libbcc.Open()
 	if err != nil {
 		return &message{Op: "nolib", Error: err.Error()}, nil
 	}
+	text := req.Text
+	if len(req.USDT) > 0 {
+		prefix, ctxs, err := openUSDT(lib, req.USDT)
+		if err != nil {
+			return &message{Error: err.Error()}, nil
+		}
+		helperUSDT = ctxs
+		text = prefix + text
+	}
 	// clang's diagnostics go straight to fd 2, which the parent reads up to
 	// doneMarker: a crash's last words reach it the same way.
-	mod, err := lib.Compile(req.Text, req.DebugFlags, req.CFlags)
+	mod, err := lib.Compile(text, req.DebugFlags, req.CFlags)
 	if err != nil {
 		return &message{Op: "compile", Error: err.Error()}, nil
 	}
 	res, err := describe(lib, mod, "", false)
+	if err == nil && len(helperUSDT) > 0 {
+		res.USDTUprobes, err = usdtUprobes(helperUSDT, req.USDT)
+	}
 	if err != nil {
 		mod.Close()
 		return &message{Error: err.Error()}, nil

@@ -36,6 +36,9 @@ type Request struct {
 	Text       string   `json:"text"`
 	CFlags     []string `json:"cflags"`
 	DebugFlags uint     `json:"debug_flags"`
+	// USDT are BCC's usdt_contexts: their argument code is prepended to
+	// Text and their uprobes come back in Result.USDTUprobes.
+	USDT []USDTContext `json:"usdt,omitempty"`
 }
 
 // Function is one compiled BPF function.
@@ -72,6 +75,8 @@ type Result struct {
 	// Output is what libbcc and clang wrote while compiling: warnings and
 	// the output of debug flags.
 	Output string `json:"output"`
+	// USDTUprobes are the uprobes the Request's USDT probes need.
+	USDTUprobes []USDTUprobe `json:"usdt_uprobes,omitempty"`
 }
 
 // LoadRequest asks for one function to be loaded through the verifier.

@@ -71,6 +71,7 @@ type inProcess struct {
 	mu     sync.Mutex
 	mod    *libbcc.Module
 	result *Result
+	usdt   []*libbcc.USDTContext
 }
 
 func compileInProcess(req Request) (Session, error) {
@@ -80,21 +81,39 @@ func compileInProcess(req Request) (Session, error) {
 	}
 	stderrMu.Lock()
 	defer stderrMu.Unlock()
+	text := req.Text
+	var usdt []*libbcc.USDTContext
+	if len(req.USDT) > 0 {
+		prefix, ctxs, err := openUSDT(lib, req.USDT)
+		if err != nil {
+			return nil, err
+		}
+		usdt, text = ctxs, prefix+text
+	}
 	var mod *libbcc.Module
 	var cerr error
-	out, err := captureStderr(func() { mod, cerr = lib.Compile(req.Text, req.DebugFlags, req.CFlags) })
+	out, err := captureStderr(func() { mod, cerr = lib.Compile(text, req.DebugFlags, req.CFlags) })
 	if err != nil {
+		closeUSDT(usdt)
 		return nil, err
 	}
 	if cerr != nil {
+		closeUSDT(usdt)
 		return nil, &Error{Output: out, Err: ErrCompile}
 	}
 	res, err := describe(lib, mod, out, true)
+	if err == nil && len(usdt) > 0 {
+		res.USDTUprobes, err = usdtUprobes(usdt, req.USDT)
+	}
 	if err != nil {
+		if res != nil {
+			closeTables(res.Tables)
+		}
 		mod.Close()
+		closeUSDT(usdt)
 		return nil, err
 	}
-	return &inProcess{mod: mod, result: res}, nil
+	return &inProcess{mod: mod, result: res, usdt: usdt}, nil
 }
 
 // describe collects a module's functions and tables. With dupFDs the table
@@ -188,5 +207,7 @@ func (s *inProcess) Close() error {
 		s.mod.Close()
 		s.mod = nil
 	}
+	closeUSDT(s.usdt)
+	s.usdt = nil
 	return nil
 }

@@ -1,0 +1,169 @@
+package bcc
+
+import (
+	"bufio"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
+)
+
+// perfFDs counts this process's perf event descriptors.
+func perfFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:[perf_event]" {
+			n++
+		}
+	}
+	return n
+}
+
+// progIDs returns the kernel ids of the object's loaded functions, to
+// check after Close that the kernel has freed them.
+func progIDs(t *testing.T, b *BPF) []uint32 {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []uint32
+	for _, f := range b.funcs {
+		info, err := bpfsys.ProgInfoByFD(f.FD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, info.ID)
+	}
+	return ids
+}
+
+// requireProgsGone fails if any of the programs still exists. Attachments
+// hold programs: a program that outlives Close is still attached somewhere.
+func requireProgsGone(t *testing.T, ids []uint32) {
+	t.Helper()
+	for _, id := range ids {
+		fd, err := bpfsys.ProgGetFDByID(id)
+		if err == nil {
+			unix.Close(fd)
+			t.Errorf("program %d still loaded after Close", id)
+		} else if !errors.Is(err, unix.ENOENT) && !errors.Is(err, bpfsys.ErrNoSuchObject) {
+			t.Errorf("program %d: %v", id, err)
+		}
+	}
+}
+
+// gcc compiles C source into dir/out with extra flags.
+func gcc(t *testing.T, dir, out, src string, flags ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Fatalf("gcc: %v (scripts/setup.sh installs it)", err)
+	}
+	srcPath := filepath.Join(dir, out+".c")
+	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outPath := filepath.Join(dir, out)
+	args := append([]string{"-O1", "-g", "-o", outPath, srcPath}, flags...)
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %v: %v\n%s", args, err, b)
+	}
+	return outPath
+}
+
+// child is a test program that waits for a line on stdin, does its work,
+// prints one line, and waits for stdin to close before exiting.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startChild(t *testing.T, path string, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	t.Cleanup(func() {
+		c.stdin.Close()
+		c.cmd.Wait()
+	})
+	return c
+}
+
+// run tells the child to go and returns its line.
+func (c *child) run(t *testing.T) string {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := c.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func tableUint(t *testing.T, b *BPF, table string, key any) uint64 {
+	t.Helper()
+	tb, err := b.Table(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tb.Lookup(key)
+	if err != nil {
+		t.Fatalf("%s[%v]: %v", table, key, err)
+	}
+	return v.Uint64()
+}
+
+func symbolValue(t *testing.T, path, sym string) uint64 {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == sym {
+			return s.Value
+		}
+	}
+	t.Fatalf("no %s in %s", sym, path)
+	return 0
+}
+
+var runtime_GOARCH = runtime.GOARCH
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }

@@ -1,0 +1,215 @@
+package bcc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/tracefs"
+)
+
+// Feature is one attach mechanism and whether the running kernel allows it,
+// as ProbeFeatures reports it.
+type Feature struct {
+	// Name is the mechanism: "kprobes", "uprobes", "tracepoints",
+	// "raw tracepoints", "fentry/kfunc", "LSM", "perf events", "XDP".
+	Name string
+	// Supported reports whether the kernel allowed a minimal program of
+	// that kind to load and attach (or, for probes, whether the PMU or
+	// tracefs interface exists).
+	Supported bool
+	// Detail says how it was found out or why it is refused.
+	Detail string
+}
+
+// minimalProg is "r0 = 0; exit": what every feature probe loads.
+var minimalProg = []byte{
+	0xb7, 0, 0, 0, 0, 0, 0, 0, // mov64 r0, 0
+	0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+}
+
+// The Support* answers are computed once per process. Kernel features do not
+// change while a process runs, and each probe loads a program and reads the
+// kernel's BTF (tens of milliseconds); cilium/ebpf caches its feature probes
+// the same way.
+var (
+	kfuncOnce, lsmOnce, rawTPOnce sync.Once
+	kfuncErr, lsmErr, rawTPErr    error
+)
+
+// SupportKfunc reports whether the kernel loads and attaches fentry/fexit
+// programs (BCC's support_kfunc). Unlike BCC, which only looks for a kernel
+// symbol, it loads and attaches a minimal program, so it answers false on a
+// kernel under lockdown, which refuses them.
+func SupportKfunc() bool { return kfuncSupport() == nil }
+
+// SupportLSM reports whether the kernel loads and attaches BPF LSM programs
+// (BCC's support_lsm), by trying a minimal one.
+func SupportLSM() bool { return lsmSupport() == nil }
+
+// SupportRawTracepoint reports whether the kernel loads and attaches raw
+// tracepoint programs (BCC's support_raw_tracepoint).
+func SupportRawTracepoint() bool { return rawTracepointSupport() == nil }
+
+func kfuncSupport() error {
+	kfuncOnce.Do(func() {
+		kfuncErr = probeBTFProgram(Tracing, AttachTraceFentry, "bpf_fentry_test1", "fentry/kfunc")
+	})
+	return kfuncErr
+}
+
+func lsmSupport() error {
+	lsmOnce.Do(func() {
+		lsmErr = probeBTFProgram(LSM, AttachLSMMac, "bpf_lsm_file_open", "LSM")
+	})
+	return lsmErr
+}
+
+func rawTracepointSupport() error {
+	rawTPOnce.Do(func() {
+		fd, _, err := bpfsys.ProgLoad(bpfsys.ProgLoadAttr{Type: uint32(RawTracepoint), Insns: minimalProg, License: "GPL", Name: "gobcc_probe"})
+		if err != nil {
+			rawTPErr = fmt.Errorf("%w: raw tracepoint program refused: %w", ErrNotSupported, err)
+			return
+		}
+		defer unix.Close(fd)
+		// sched_process_free is frequent enough to exist everywhere and
+		// the program does nothing.
+		lfd, err := bpfsys.RawTracepointOpen("sched_process_free", fd)
+		if err != nil {
+			rawTPErr = fmt.Errorf("%w: raw tracepoint attach refused: %w", ErrNotSupported, err)
+			return
+		}
+		unix.Close(lfd)
+	})
+	return rawTPErr
+}
+
+// probeBTFProgram loads a do-nothing program of progType attached to the
+// vmlinux BTF function target and attaches it for a moment.
+func probeBTFProgram(progType ProgType, attachType AttachType, target, what string) error {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return fmt.Errorf("%w: %s needs kernel BTF (/sys/kernel/btf/vmlinux): %w", ErrNotSupported, what, err)
+	}
+	var fn *btf.Func
+	if err := spec.TypeByName(target, &fn); err != nil {
+		return fmt.Errorf("%w: %s: kernel BTF has no function %s: %w", ErrNotSupported, what, target, err)
+	}
+	id, err := spec.TypeID(fn)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNotSupported, what, err)
+	}
+	fd, log, err := bpfsys.ProgLoad(bpfsys.ProgLoadAttr{
+		Type: uint32(progType), Insns: minimalProg, License: "GPL", Name: "gobcc_probe",
+		ExpectedAttachType: uint32(attachType), AttachBTFID: uint32(id),
+	})
+	if err != nil {
+		if errors.Is(err, unix.EPERM) && strings.TrimSpace(log) == "" {
+			return fmt.Errorf("%w: %s program refused (EPERM, no verifier log): %s", ErrNotSupported, what, tracingRefusedReason())
+		}
+		return fmt.Errorf("%w: %s program refused: %w: %s", ErrNotSupported, what, err, strings.TrimSpace(log))
+	}
+	defer unix.Close(fd)
+	lfd, err := bpfsys.RawTracepointOpen("", fd)
+	if err != nil {
+		return fmt.Errorf("%w: %s attach refused: %w", ErrNotSupported, what, err)
+	}
+	unix.Close(lfd)
+	return nil
+}
+
+func uprobeSupport() error {
+	if _, err := pmuType("uprobe"); err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: this kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe: CONFIG_UPROBE_EVENTS not set, or Linux < 4.17)", ErrNotSupported)
+}
+
+func tracepointSupport() error {
+	dir, err := tracefs.Dir()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotSupported, err)
+	}
+	if _, err := os.Stat(dir + "/events"); err != nil {
+		return fmt.Errorf("%w: no tracefs events directory: %w", ErrNotSupported, err)
+	}
+	if !tracefs.TracepointExists("sched", "sched_process_exec") {
+		return fmt.Errorf("%w: tracefs lists no sched:sched_process_exec", ErrNotSupported)
+	}
+	return nil
+}
+
+// perfEventSupport opens a software cpu-clock event on CPU 0 and runs a
+// minimal perf_event program on it.
+func perfEventSupport() error {
+	fd, _, err := bpfsys.ProgLoad(bpfsys.ProgLoadAttr{Type: uint32(PerfEvent), Insns: minimalProg, License: "GPL", Name: "gobcc_probe"})
+	if err != nil {
+		return fmt.Errorf("%w: perf_event program refused: %w", ErrNotSupported, err)
+	}
+	defer unix.Close(fd)
+	attr := unix.PerfEventAttr{
+		Type:   unix.PERF_TYPE_SOFTWARE,
+		Config: unix.PERF_COUNT_SW_CPU_CLOCK,
+		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
+		Sample: 1 << 62, // a period that never elapses: nothing runs
+		Bits:   unix.PerfBitDisabled,
+	}
+	pfd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("%w: perf_event_open(cpu-clock): %w", ErrNotSupported, err)
+	}
+	defer unix.Close(pfd)
+	if err := unix.IoctlSetInt(pfd, unix.PERF_EVENT_IOC_SET_BPF, fd); err != nil {
+		return fmt.Errorf("%w: PERF_EVENT_IOC_SET_BPF: %w", ErrNotSupported, err)
+	}
+	return nil
+}
+
+func xdpSupport() error {
+	// XDP_PASS is 2.
+	prog := []byte{0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0}
+	fd, _, err := bpfsys.ProgLoad(bpfsys.ProgLoadAttr{Type: uint32(XDP), Insns: prog, License: "GPL", Name: "gobcc_probe"})
+	if err != nil {
+		return fmt.Errorf("%w: XDP program refused: %w", ErrNotSupported, err)
+	}
+	unix.Close(fd)
+	return nil
+}
+
+// ProbeFeatures reports which attach mechanisms the running kernel allows,
+// for `gobcc doctor`. Each entry that is not supported carries the reason;
+// kfunc and LSM are found out by loading a minimal program, so that a kernel
+// under lockdown reports them refused. It needs the privileges BPF needs.
+func ProbeFeatures() []Feature {
+	checks := []struct {
+		name  string
+		check func() error
+		ok    string
+	}{
+		{"kprobes", func() error { _, err := kprobeSupport(); return err }, "kprobe PMU or tracefs kprobe_events present"},
+		{"uprobes", uprobeSupport, "uprobe PMU present"},
+		{"tracepoints", tracepointSupport, "tracefs events present"},
+		{"raw tracepoints", rawTracepointSupport, "minimal raw tracepoint program loaded and attached"},
+		{"fentry/kfunc", kfuncSupport, "minimal fentry program loaded and attached to bpf_fentry_test1"},
+		{"LSM", lsmSupport, "minimal LSM program loaded and attached to file_open"},
+		{"perf events", perfEventSupport, "cpu-clock perf event opened with a perf_event program"},
+		{"XDP", xdpSupport, "minimal XDP program loaded"},
+	}
+	out := make([]Feature, 0, len(checks))
+	for _, c := range checks {
+		f := Feature{Name: c.name, Supported: true, Detail: c.ok}
+		if err := c.check(); err != nil {
+			f.Supported, f.Detail = false, err.Error()
+		}
+		out = append(out, f)
+	}
+	return out
+}
