@@ -16,15 +16,19 @@ import (
 
 func attachGoExtra(b *bcc.BPF, at attachSpec) error {
 	switch at.Kind {
-	case "uprobe", "uretprobe", "perf_event":
-		return fmt.Errorf("attach kind %q: %w", at.Kind, errNotLanded)
+	case "uprobe":
+		return b.AttachUprobe(at.Binary, at.Target, at.Fn)
+	case "uretprobe":
+		return b.AttachUretprobe(at.Binary, at.Target, at.Fn)
+	case "perf_event":
+		// Every process on every CPU, as run_bcc.py: a pid would be one
+		// thread (perf_event_open takes a tid), and the Go workload runs
+		// on whichever thread the scheduler picks. The program filters.
+		return b.AttachPerfEvent(uint32(at.EvType), uint64(at.EvConfig), at.Fn,
+			bcc.SamplePeriod(uint64(at.SamplePeriod)))
 	}
 	return fmt.Errorf("attach kind %q not supported by the parity suite", at.Kind)
 }
-
-// errNotLanded marks an attach kind whose gobcc API is not on main yet
-// (AttachUprobe, AttachUretprobe, AttachPerfEvent from the attach work).
-var errNotLanded = errors.New("waiting for AttachUprobe/AttachPerfEvent")
 
 // popAll pops a queue or stack until it is empty, as BCC's
 // QueueStack.values() does. gobcc has no Pop yet, so this pops with

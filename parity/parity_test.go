@@ -200,6 +200,8 @@ type goResult struct {
 	funcs    []string
 	progFDs  int
 	numTP    int
+	numUP    int
+	numPerf  int
 	tables   []*goTable
 	trace    []bcc.TraceEvent
 	records  map[string]*goRecords
@@ -306,6 +308,8 @@ func runGo(t *testing.T, p *program) *goResult {
 	r.funcs = b.FunctionNames()
 	r.progFDs = len(newFDs(progsBefore, listFDs("bpf-prog")))
 	r.numTP = b.NumOpenTracepoints()
+	r.numUP = b.NumOpenUprobes()
+	r.numPerf = b.NumOpenPerfEvents()
 	if p.Trace != nil {
 		// Hold trace_pipe before the workload, as run_bcc.py does.
 		if err := openTracePipe(b); err != nil {
@@ -507,9 +511,6 @@ func runAndCompare(t *testing.T, p *program) {
 		if py.Error != "" || py.Isolated && py.ExitStatus != 0 {
 			t.Fatalf("BCC Python failed: %s (exit %d)\n%s", py.Error, py.ExitStatus, lastLines(py.Stderr, 20))
 		}
-		if errors.Is(g.err, errNotLanded) {
-			t.Skip(g.err) // temporary: until the attach work lands on main
-		}
 		if g.err != nil {
 			t.Fatalf("gobcc failed at %s: %v", g.stage, g.err)
 		}
@@ -547,6 +548,15 @@ func compareLoaded(t *testing.T, py *pyProgram, g *goResult) {
 	// in raw_tracepoint_fds).
 	if py.NumOpenTracepoints+py.NumOpenRawTP != g.numTP {
 		t.Errorf("open tracepoints: gobcc %d, BCC %d + %d raw", g.numTP, py.NumOpenTracepoints, py.NumOpenRawTP)
+	}
+	if py.NumOpenUprobes != g.numUP {
+		t.Errorf("open uprobes: gobcc %d, BCC %d", g.numUP, py.NumOpenUprobes)
+	}
+	// Deliberate difference: gobcc's NumOpenPerfEvents counts descriptors
+	// (one per CPU); BCC's open_perf_events has one entry per (type,
+	// config) holding a descriptor per CPU.
+	if py.NumPerfEventFDs != g.numPerf {
+		t.Errorf("open perf event descriptors: gobcc %d, BCC %d (in %d entries)", g.numPerf, py.NumPerfEventFDs, py.NumOpenPerfEvents)
 	}
 }
 

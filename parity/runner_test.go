@@ -42,6 +42,8 @@ type pyProgram struct {
 	NumOpenRawTP       int                  `json:"num_open_raw_tracepoints"`
 	NumOpenUprobes     int                  `json:"num_open_uprobes"`
 	NumOpenKprobes     int                  `json:"num_open_kprobes"`
+	NumOpenPerfEvents  int                  `json:"num_open_perf_events"`
+	NumPerfEventFDs    int                  `json:"num_perf_event_fds"`
 	Tables             []*pyTable           `json:"tables"`
 	Trace              []pyTraceLine        `json:"trace"`
 	Records            map[string]pyRecords `json:"records"`

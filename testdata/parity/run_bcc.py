@@ -375,6 +375,8 @@ def run_program(p):
     res["num_open_uprobes"] = b.num_open_uprobes()
     res["num_open_kprobes"] = b.num_open_kprobes()
     res["num_open_perf_events"] = len(b.open_perf_events)
+    # BCC keeps one entry per (type, config), each a {cpu: fd} dict.
+    res["num_perf_event_fds"] = sum(len(v) for v in b.open_perf_events.values())
     if p.get("trace"):
         # Hold trace_pipe before the workload, so that no other reader can
         # take this program's lines.
@@ -409,7 +411,7 @@ def attach(b, at):
     elif k == "perf_event":
         b.attach_perf_event(ev_type=at.get("ev_type", 0), ev_config=at.get("ev_config", 0),
                             fn_name=at["fn"].encode(), sample_period=at.get("sample_period", 0),
-                            sample_freq=at.get("sample_freq", 0), pid=PID)
+                            sample_freq=at.get("sample_freq", 0))
     else:
         raise ValueError("unknown attach kind %r" % k)
 
