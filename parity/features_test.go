@@ -2,6 +2,7 @@ package parity_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -88,6 +89,9 @@ func comparePopped(t *testing.T, pt *pyTable, gt *goTable) {
 		t.Fatalf("popped: gobcc %d values, BCC %d", len(gt.popped), len(pt.PoppedHex))
 	}
 	for i, v := range gt.popped {
+		if h := hex.EncodeToString(v.Bytes()); h != pt.PoppedHex[i] {
+			t.Errorf("pop %d bytes: gobcc %s, BCC %s", i, h, pt.PoppedHex[i])
+		}
 		if err := compareValue(pt.Popped[i], v); err != nil {
 			t.Errorf("pop %d: %v", i, err)
 		}

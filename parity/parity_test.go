@@ -216,7 +216,6 @@ type goTable struct {
 	keyDesc, leafDesc string
 	keySize, leafSize int
 	maxEntries, flags int
-	keyType, leafType *bcc.CType
 	items             []bcc.Item
 	err               error
 	keys              []string
@@ -399,7 +398,6 @@ func dumpGoTable(t *testing.T, b *bcc.BPF, tb *bcc.Table, p *program) *goTable {
 	g := &goTable{
 		name: tb.Name(), typ: tb.Type(), keyDesc: tb.KeyDesc(), leafDesc: tb.LeafDesc(),
 		keySize: tb.KeySize(), leafSize: tb.LeafSize(), maxEntries: tb.MaxEntries(), flags: tb.Flags(),
-		keyType: tb.KeyType(), leafType: tb.LeafType(),
 	}
 	switch g.typ {
 	case bcc.MapStackTrace:
