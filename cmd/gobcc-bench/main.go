@@ -78,20 +78,21 @@ func run() error {
 	defer stop()
 
 	start := time.Now()
+	load := loadAverage()
 	results, runErr := benchcmp.Run(ctx, cfg)
 	if err := report.Text(os.Stdout, results); err != nil {
 		return err
 	}
 	fmt.Printf("\n%d measurements, %d samples per side, in %s\n", len(results), cfg.Runs, time.Since(start).Round(time.Second))
 	if *out != "" {
-		if err := writeReport(*out, *png, cfg, results); err != nil {
+		if err := writeReport(*out, *png, cfg, load, results); err != nil {
 			return err
 		}
 	}
 	return runErr
 }
 
-func writeReport(out, png string, cfg benchcmp.Config, results []benchcmp.Result) error {
+func writeReport(out, png string, cfg benchcmp.Config, load string, results []benchcmp.Result) error {
 	if png == "" {
 		png = filepath.Join(filepath.Dir(out), "benchmarks.png")
 	}
@@ -114,6 +115,7 @@ func writeReport(out, png string, cfg benchcmp.Config, results []benchcmp.Result
 		Libbcc:  "libbpfcc " + output("dpkg-query", "-W", "-f=${Version}", "libbpfcc"),
 		Python:  firstLine(output(cfg.Python, "--version")) + ", python3-bpfcc " + output("dpkg-query", "-W", "-f=${Version}", "python3-bpfcc"),
 		Go:      runtime.Version(),
+		Load:    load,
 		Runs:    cfg.Runs,
 		Quick:   cfg.Quick,
 		Command: command,
@@ -158,4 +160,13 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }

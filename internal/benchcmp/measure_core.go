@@ -37,7 +37,9 @@ func init() {
 				Gobcc:  measureNew,
 				Python: "compile_load.py",
 				Args:   map[string]string{"src": prog.file, "mode": mode},
-				Note:   "bcc.New vs BPF(text=...): compile, create tables, load and attach; the process is fresh, so libbcc's first-use cost is in both.",
+				Note: "bcc.New vs BPF(text=...) in a fresh process: compile, create tables, load and attach. " +
+					"BCC Python loads libbcc and LLVM (~0.1 s) at `import bcc`, before its timer starts; gobcc loads them inside New " +
+					"(in the helper, every time), so the gobcc number includes that cost. The seed-run rows compare whole processes.",
 			})
 		}
 	}

@@ -24,7 +24,8 @@ var (
 func Chart(path string, results []benchcmp.Result) error {
 	var names []string
 	var better, worse plotter.Values
-	maxAbs := 1.0
+	var labels plotter.XYLabels
+	lo, hi := -1.0, 1.0
 	for i := len(results) - 1; i >= 0; i-- { // the first row on top
 		r := results[i]
 		a := r.Advantage()
@@ -38,7 +39,10 @@ func Chart(path string, results []benchcmp.Result) error {
 		} else {
 			better, worse = append(better, 0), append(worse, l)
 		}
-		maxAbs = max(maxAbs, math.Ceil(math.Abs(l)))
+		lo, hi = min(lo, math.Floor(l)), max(hi, math.Ceil(l))
+		// The factor at the bar's end, on the side away from the axis.
+		labels.XYs = append(labels.XYs, plotter.XY{X: l, Y: float64(len(names) - 1)})
+		labels.Labels = append(labels.Labels, " "+verdict(r)+" ")
 	}
 	if len(names) == 0 {
 		return fmt.Errorf("chart: no measurement has results on both sides")
@@ -46,12 +50,13 @@ func Chart(path string, results []benchcmp.Result) error {
 	p := plot.New()
 	p.Title.Text = "gobcc vs BCC Python: how many times better gobcc does (median)"
 	p.X.Label.Text = "← BCC Python better      gobcc faster / smaller →"
-	p.X.Min, p.X.Max = -maxAbs, maxAbs
+	// Room for the labels beyond the longest bars.
+	p.X.Min, p.X.Max = lo-0.5, hi+0.7
 	var ticks []plot.Tick
-	for e := -maxAbs; e <= maxAbs; e++ {
-		label := fmt.Sprintf("%gx", math.Pow(10, e))
+	for e := lo; e <= hi; e++ {
+		label := fmt.Sprintf("%.0fx", math.Pow(10, e))
 		if e < 0 {
-			label = fmt.Sprintf("1/%gx", math.Pow(10, -e))
+			label = fmt.Sprintf("1/%.0fx", math.Pow(10, -e))
 		}
 		ticks = append(ticks, plot.Tick{Value: e, Label: label})
 	}
@@ -71,6 +76,18 @@ func Chart(path string, results []benchcmp.Result) error {
 		bars.LineStyle.Width = 0
 		p.Add(bars)
 	}
+	text, err := plotter.NewLabels(labels)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	for i, xy := range labels.XYs {
+		// Right of bars pointing right, left of bars pointing left.
+		if xy.X < 0 {
+			text.TextStyle[i].XAlign = -1
+		}
+		text.TextStyle[i].YAlign = -0.5
+	}
+	p.Add(text)
 	p.NominalY(names...)
 	height := vg.Points(float64(80 + 22*len(names)))
 	if err := p.Save(9*vg.Inch, height, path); err != nil {

@@ -22,6 +22,9 @@ type Meta struct {
 	Libbcc  string
 	Python  string
 	Go      string
+	// Load is /proc/loadavg when the run started: other work on the
+	// machine skews times (both sides alike, as samples interleave).
+	Load    string
 	Runs    int
 	Quick   bool
 	Command string
@@ -49,10 +52,10 @@ func Markdown(w io.Writer, meta Meta, results []benchcmp.Result, chartFile strin
 	if meta.Quick {
 		b.WriteString("**Quick (smoke) run: sizes are reduced and the numbers mean nothing.**\n\n")
 	}
-	fmt.Fprintf(&b, "Both front ends ran on the same machine in the same run (`%s`), %d samples each, "+
+	fmt.Fprintf(&b, "Both front ends ran on the same machine in the same run (`%s`), samples per side: %d, "+
 		"every sample in a fresh process, gobcc and BCC Python interleaved.\n\n", meta.Command, meta.Runs)
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| date | %s |\n| machine | %s |\n| kernel | %s |\n| libbcc | %s |\n| BCC Python | %s |\n| Go | %s |\n\n",
-		meta.Date, meta.Machine, meta.Kernel, meta.Libbcc, meta.Python, meta.Go)
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| date | %s |\n| machine | %s |\n| load average at start | %s |\n| kernel | %s |\n| libbcc | %s |\n| BCC Python | %s |\n| Go | %s |\n\n",
+		meta.Date, meta.Machine, meta.Load, meta.Kernel, meta.Libbcc, meta.Python, meta.Go)
 	b.WriteString("*gobcc/BCC* is the ratio of the medians: for times and memory below 1 is better for gobcc, " +
 		"for rates (/s) above 1 is. *gobcc is* says the same in words: how many times faster (or smaller) gobcc is.\n\n")
 	b.WriteString("| measurement | unit | gobcc min | gobcc median | BCC min | BCC median | gobcc/BCC | gobcc is |\n")
@@ -126,7 +129,15 @@ func verdict(r benchcmp.Result) string {
 		better, worse = "smaller", "larger"
 	}
 	if a >= 1 {
-		return fmt.Sprintf("%.3gx %s", a, better)
+		return factor(a) + " " + better
 	}
-	return fmt.Sprintf("%.3gx %s", 1/a, worse)
+	return factor(1/a) + " " + worse
+}
+
+// factor prints x to three significant digits without an exponent.
+func factor(x float64) string {
+	if x >= 1000 {
+		return fmt.Sprintf("%.0fx", x)
+	}
+	return fmt.Sprintf("%.3gx", x)
 }
