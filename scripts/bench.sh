@@ -20,10 +20,10 @@ export PATH="/usr/local/go/bin:$PATH"
 GO=${GO:-go}
 
 quick=()
-if [ "${1:-}" = quick ]; then
+while [ "${1:-}" = quick ]; do # `make bench quick ARGS=quick` passes it twice
   quick=(-quick)
   shift
-fi
+done
 bin=${BENCH_BIN:-bin}
 if [ ${#quick[@]} -gt 0 ]; then
   out=${BENCH_OUT:-$(mktemp -d /tmp/gobcc-bench.XXXXXX)}

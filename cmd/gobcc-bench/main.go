@@ -48,6 +48,9 @@ func run() error {
 		verbose = flag.Bool("v", true, "print each sample as it is taken (on stderr)")
 	)
 	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (flags only; see -h)", flag.Args())
+	}
 	if err := benchcmp.Check(); err != nil {
 		return err
 	}
