@@ -137,6 +137,10 @@ func kallsymsText(b *testing.B) (addrs []uint64, names []string) {
 		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
 			continue
 		}
+		// BPF programs ("[bpf]") may be unloaded before they are looked up.
+		if len(fields) > 3 && fields[3] == "[bpf]" {
+			continue
+		}
 		addr, err := strconv.ParseUint(fields[0], 16, 64)
 		if err != nil || addr == 0 {
 			continue

@@ -359,8 +359,8 @@ type TextSymbol struct {
 var ErrNoSymbols = errors.New("/proc/kallsyms lists no function addresses")
 
 // TextSymbols lists the function symbols (types t and T) of /proc/kallsyms
-// with non-zero addresses, in file order, as scripts/bench/benchlib.py's
-// text_symbols does.
+// with non-zero addresses, except BPF programs, in file order, as
+// scripts/bench/benchlib.py's text_symbols does.
 func TextSymbols() ([]TextSymbol, error) {
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
@@ -372,6 +372,11 @@ func TextSymbols() ([]TextSymbol, error) {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+			continue
+		}
+		// BPF programs and trampolines ("[bpf]") come and go with other
+		// processes' programs; a lookup of one unloaded meanwhile fails.
+		if len(fields) > 3 && fields[3] == "[bpf]" {
 			continue
 		}
 		addr, err := strconv.ParseUint(fields[0], 16, 64)

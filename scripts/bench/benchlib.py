@@ -40,12 +40,16 @@ def status_kb(field):
 
 def text_symbols():
     """Function symbols (types t and T) of /proc/kallsyms with non-zero
-    addresses, in file order, as TextSymbols in measure_core.go."""
+    addresses, except BPF programs, in file order, as TextSymbols in
+    measure_core.go."""
     syms = []
     with open("/proc/kallsyms") as f:
         for line in f:
             fields = line.split()
             if len(fields) < 3 or fields[1] not in ("t", "T"):
+                continue
+            # BPF programs come and go with other processes' programs.
+            if len(fields) > 3 and fields[3] == "[bpf]":
                 continue
             addr = int(fields[0], 16)
             if addr:
