@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all setup build run test vet parity bench clean
+.PHONY: all setup build run test vet parity bench quick clean
 
 all: build
 
@@ -37,9 +37,14 @@ parity: setup
 	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -run 'Parity' -v ./...
 
 # Benchmarks against BCC Python on this machine; `make bench ARGS=quick`
-# checks that everything runs without timing it seriously.
+# (or `make bench quick`) checks that everything runs without timing it
+# seriously. A full run writes docs/benchmarks.md and docs/benchmarks.png.
 bench: setup build
-	bash scripts/bench.sh $(ARGS)
+	bash scripts/bench.sh $(filter quick,$(MAKECMDGOALS)) $(ARGS)
+
+# `quick` is an argument of `make bench`, not a target of its own.
+quick:
+	@:
 
 clean:
 	rm -rf $(BIN)
