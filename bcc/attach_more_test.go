@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,17 +118,21 @@ func TestTracepointRe(t *testing.T) {
 	if !TracepointExists("syscalls", "sys_enter_getpid") || TracepointExists("syscalls", "sys_enter_nope") {
 		t.Error("TracepointExists wrong")
 	}
+	// Count only this thread's calls: the Go runtime itself calls getpid
+	// (from other threads) when it preempts goroutines.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	src := `
 BPF_ARRAY(hits, u64, 1);
 int on_tp(void *ctx) {
-	if (bpf_get_current_pid_tgid() >> 32 != TEST_PID) return 0;
+	if ((u32)bpf_get_current_pid_tgid() != TEST_TID) return 0;
 	int k = 0;
 	u64 *v = hits.lookup(&k);
 	if (v) __sync_fetch_and_add(v, 1);
 	return 0;
 }
 `
-	b, err := New(Options{Text: src, CFlags: []string{"-DTEST_PID=" + itoa(os.Getpid())}})
+	b, err := New(Options{Text: src, CFlags: []string{"-DTEST_TID=" + itoa(syscall.Gettid())}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -568,7 +568,7 @@ func TestEventsIterator(t *testing.T) {
 			// It ends (a ring buffer may still hold records sent after the
 			// first loop stopped).
 			t.Logf("second iteration: %d records", <-done)
-			if g := runtime.NumGoroutine(); g > before {
+			if g := settledGoroutines(before); g > before {
 				t.Errorf("%d goroutines after the loops, %d before", g, before)
 			}
 			if f := openFDs(t); f != fdsBefore {
@@ -630,7 +630,7 @@ func TestCloseStopsReaders(t *testing.T) {
 	if _, err := b.PerfBufferPoll(0); !errors.Is(err, ErrClosed) {
 		t.Errorf("poll after Close: %v", err)
 	}
-	if g := runtime.NumGoroutine(); g > goroutines {
+	if g := settledGoroutines(goroutines); g > goroutines {
 		t.Errorf("%d goroutines after Close, %d before New", g, goroutines)
 	}
 	if f := openFDs(t); f != fds {
@@ -712,5 +712,19 @@ func TestEventFieldTypes(t *testing.T) {
 	}
 	if _, err := eventTypeFromFields([]string{"s#struct foo"}); err == nil {
 		t.Error("nested struct accepted")
+	}
+}
+
+// settledGoroutines returns the goroutine count once it is at most want,
+// or after a second: a goroutine that has just delivered its last value
+// on a channel may not have returned yet when the receiver runs on.
+func settledGoroutines(want int) int {
+	deadline := time.Now().Add(time.Second)
+	for {
+		g := runtime.NumGoroutine()
+		if g <= want || time.Now().After(deadline) {
+			return g
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
