@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gobcc/gobcc/internal/uprobe"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // UprobeOption adjusts AttachUprobe, AttachUretprobe and their Detach forms.
@@ -50,6 +50,16 @@ func uprobeOptions(opts []UprobeOption) uprobeConfig {
 	return c
 }
 
+// resolvePID is the process whose maps and root a module name is
+// resolved in: 0 (this mount namespace) for a probe on every process,
+// as BCC's _check_path_symbol passes it to libbcc.
+func (c uprobeConfig) resolvePID() int {
+	if c.pid < 0 {
+		return 0
+	}
+	return c.pid
+}
+
 var probeRepl = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
 // uprobeEventName is BCC's _get_uprobe_evname: the name a uprobe is known
@@ -73,27 +83,21 @@ func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, e
 	if c.hasAddr && c.symOff != 0 {
 		return "", 0, fmt.Errorf("uprobe on %s: UprobeSymOff does not apply with UprobeAddr", name)
 	}
-	pid := c.pid
-	if pid < 0 {
-		pid = 0
-	}
-	path, err := uprobe.FindBinary(name, pid)
-	if err != nil {
-		return "", 0, fmt.Errorf("uprobe: %w", err)
-	}
+	pid := c.resolvePID()
+	r := b.usyms.get()
 	if c.hasAddr {
-		off, err := uprobe.ResolveAddress(path, c.addr)
+		path, off, err := r.ResolveAddress(pid, name, c.addr)
 		if err != nil {
-			return "", 0, fmt.Errorf("uprobe on %s: %w", path, err)
+			return "", 0, fmt.Errorf("uprobe on %s: %w", name, err)
 		}
 		return path, off, nil
 	}
-	s, err := uprobe.ResolveSymbol(path, sym)
+	path, s, err := r.ResolveSymbol(pid, name, sym)
 	if err != nil {
-		return "", 0, fmt.Errorf("uprobe: could not determine address of symbol %s in %s: %w", sym, path, err)
+		return "", 0, fmt.Errorf("uprobe: could not determine address of symbol %s in %s: %w", sym, name, err)
 	}
 	if s.IFUNC {
-		impl, ierr := uprobe.ResolveIFUNC(path, sym)
+		impl, ierr := usym.ResolveIFUNC(path, sym)
 		b.mu.Lock()
 		if ierr == nil {
 			b.warnings = append(b.warnings, fmt.Sprintf("uprobe: %s in %s is an IFUNC; probing its implementation %s at file offset %#x, not its resolver", sym, path, impl.Name, impl.FileOffset))
@@ -137,13 +141,17 @@ func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOption
 // GetUserFunctions lists the function symbols of name (a path or library
 // name) that symRe matches at their start (BCC's get_user_functions).
 func GetUserFunctions(name, symRe string) ([]string, error) {
-	syms, _, err := userFunctions(name, symRe)
+	re, err := userFunctionsRegexp(symRe)
 	if err != nil {
 		return nil, err
 	}
+	syms, err := usym.FunctionSymbols(name, re)
+	if err != nil {
+		return nil, fmt.Errorf("uprobe: %w", err)
+	}
 	seen := make(map[string]bool)
 	var out []string
-	for _, s := range syms {
+	for _, s := range probeAddresses(syms) {
 		if !seen[s.Name] {
 			seen[s.Name] = true
 			out = append(out, s.Name)
@@ -152,30 +160,45 @@ func GetUserFunctions(name, symRe string) ([]string, error) {
 	return out, nil
 }
 
-func userFunctions(name, symRe string) ([]uprobe.Symbol, string, error) {
+// userFunctionsRegexp anchors symRe at the start of a name, as Python's
+// re.match in BCC's _get_user_functions_and_addresses does.
+func userFunctionsRegexp(symRe string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(`^(?:` + symRe + `)`)
 	if err != nil {
-		return nil, "", fmt.Errorf("symbol regexp: %w", err)
+		return nil, fmt.Errorf("symbol regexp: %w", err)
 	}
-	path, err := uprobe.FindBinary(name, 0)
-	if err != nil {
-		return nil, "", fmt.Errorf("uprobe: %w", err)
+	return re, nil
+}
+
+// probeAddresses keeps the first symbol at each address, as BCC's
+// _get_user_functions_and_addresses does (it probes each address once),
+// and drops those with no file offset a uprobe could use.
+func probeAddresses(syms []usym.SymbolAddress) []usym.SymbolAddress {
+	seen := make(map[uint64]bool)
+	var out []usym.SymbolAddress
+	for _, s := range syms {
+		if s.FileOffsetErr != nil || seen[s.Value] {
+			continue
+		}
+		seen[s.Value] = true
+		out = append(out, s)
 	}
-	syms, err := uprobe.FunctionSymbols(path, re)
-	if err != nil {
-		return nil, "", fmt.Errorf("uprobe: %s: %w", path, err)
-	}
-	return syms, path, nil
+	return out
 }
 
 func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOption) error {
 	c := uprobeOptions(opts)
-	syms, path, err := userFunctions(name, symRe)
+	re, err := userFunctionsRegexp(symRe)
 	if err != nil {
 		return err
 	}
+	path, all, err := b.usyms.get().FunctionSymbols(c.resolvePID(), name, re)
+	if err != nil {
+		return fmt.Errorf("uprobe: %w", err)
+	}
+	syms := probeAddresses(all)
 	if len(syms) == 0 {
-		return fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, uprobe.ErrSymbolNotFound)
+		return fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
 	}
 	if err := checkProbeQuota(len(syms)); err != nil {
 		return err
