@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -248,23 +246,11 @@ func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int,
 	if err != nil {
 		return err
 	}
-	cpath, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return fmt.Errorf("uprobe path %q: %w", path, err)
-	}
-	attr := unix.PerfEventAttr{
-		Type:   uint32(pmu),
-		Sample: 1,
-		Wakeup: 1,
-		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Ext1:   uint64(uintptr(unsafe.Pointer(cpath))),
-		Ext2:   offset,
-		// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes
-		// garbage there (bcc#5236); 0 means no semaphore.
-		Config: refCtrOff << 32,
-	}
+	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
+	// there (bcc#5236); 0 means no semaphore.
+	config := refCtrOff << 32
 	if ret {
-		attr.Config |= pmuRetprobeBit("uprobe")
+		config |= pmuRetprobeBit("uprobe")
 	}
 	// A uprobe for all processes is opened on one CPU and fires on every
 	// CPU; one for a process follows it on any CPU.
@@ -272,8 +258,7 @@ func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int,
 	if pid >= 0 {
 		cpu = -1
 	}
-	fd, err := perfEventAttach(&attr, pid, cpu, f.FD)
-	runtime.KeepAlive(cpath)
+	fd, err := openProbePMU(pmu, path, offset, config, pid, cpu, f.FD)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("attach %s to %s: no process %d: %w", fnName, evName, pid, err)

@@ -119,8 +119,19 @@ func (r *Resolver) ResolveSymbol(pid int, binaryPath, sym string) (path string, 
 // ResolveAddress turns vaddr, an address in the layout of binaryPath (its
 // symbol values; BCC Python's attach_uprobe(addr=...)), into the file
 // offset a uprobe attaches at, finding the file as ResolveSymbol does.
+func ResolveAddress(binaryPath string, vaddr uint64) (uint64, error) {
+	_, off, err := resolveAddress(binaryPath, vaddr, 0, ReadLDSOCache)
+	return off, err
+}
+
+// ResolveAddress is the package's ResolveAddress for a process, finding
+// and naming the file as Resolver.ResolveSymbol does; it returns that path.
 func (r *Resolver) ResolveAddress(pid int, binaryPath string, vaddr uint64) (path string, fileOffset uint64, err error) {
-	path, err = findBinary(binaryPath, pid, r.ldCache)
+	return resolveAddress(binaryPath, vaddr, pid, r.ldCache)
+}
+
+func resolveAddress(binaryPath string, vaddr uint64, pid int, cache func() ([]LibEntry, error)) (string, uint64, error) {
+	path, err := findBinary(binaryPath, pid, cache)
 	if err != nil {
 		return "", 0, err
 	}
