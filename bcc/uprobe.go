@@ -48,6 +48,18 @@ func uprobeOptions(opts []UprobeOption) uprobeConfig {
 	return c
 }
 
+// userResolver is the object's symbol resolver, or ErrClosed after Close
+// (which released it; asking b.usyms would make a new one nothing frees).
+func (b *BPF) userResolver() (*usym.Resolver, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	return b.usyms.get(), nil
+}
+
 // resolvePID is the process whose maps and root a module name is
 // resolved in: 0 (this mount namespace) for a probe on every process,
 // as BCC's _check_path_symbol passes it to libbcc.
@@ -82,7 +94,10 @@ func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, e
 		return "", 0, fmt.Errorf("uprobe on %s: UprobeSymOff does not apply with UprobeAddr", name)
 	}
 	pid := c.resolvePID()
-	r := b.usyms.get()
+	r, err := b.userResolver()
+	if err != nil {
+		return "", 0, err
+	}
 	if c.hasAddr {
 		path, off, err := r.ResolveAddress(pid, name, c.addr)
 		if err != nil {
@@ -190,7 +205,11 @@ func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []Uprobe
 	if err != nil {
 		return err
 	}
-	path, all, err := b.usyms.get().FunctionSymbols(c.resolvePID(), name, re)
+	r, err := b.userResolver()
+	if err != nil {
+		return err
+	}
+	path, all, err := r.FunctionSymbols(c.resolvePID(), name, re)
 	if err != nil {
 		return fmt.Errorf("uprobe: %w", err)
 	}
