@@ -172,19 +172,7 @@ func (b *BPF) AttachTracepoint(tp, fnName string) error {
 
 // perfEventAttach opens a perf event and runs progFD on it.
 func perfEventAttach(attr *unix.PerfEventAttr, pid, cpu, progFD int) (int, error) {
-	fd, err := unix.PerfEventOpen(attr, pid, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("perf_event_open: %w", err)
-	}
-	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, progFD); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("PERF_EVENT_IOC_SET_BPF: %w", err)
-	}
-	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("PERF_EVENT_IOC_ENABLE: %w", err)
-	}
-	return fd, nil
+	return perfEventAttachGroup(attr, pid, cpu, -1, progFD)
 }
 
 // DetachTracepoint detaches every function attached to tp, or only fnName

@@ -446,11 +446,16 @@ func TestKfuncTargetByVersion(t *testing.T) {
 func TestProbeFeatures(t *testing.T) {
 	testutil.RequireRoot(t)
 	got := map[string]Feature{}
-	for _, f := range ProbeFeatures() {
+	perfBefore := perfFDs(t)
+	features := ProbeFeatures()
+	if n := perfFDs(t); n != perfBefore {
+		t.Errorf("ProbeFeatures left perf events open: %d before, %d after", perfBefore, n)
+	}
+	for _, f := range features {
 		got[f.Name] = f
 		t.Logf("%-16s %-5v %s", f.Name, f.Supported, f.Detail)
 	}
-	for _, name := range []string{"kprobes", "uprobes", "tracepoints", "raw tracepoints", "fentry/kfunc", "LSM", "perf events", "XDP"} {
+	for _, name := range []string{"BTF", "kprobes", "uprobes", "tracepoints", "raw tracepoints", "fentry/kfunc", "LSM", "perf events", "XDP", "batch map ops", "ring buffer"} {
 		if _, ok := got[name]; !ok {
 			t.Errorf("no %s entry", name)
 		}
@@ -459,7 +464,10 @@ func TestProbeFeatures(t *testing.T) {
 	if got["kprobes"].Supported != (kerr == nil) || got["fentry/kfunc"].Supported != SupportKfunc() || got["LSM"].Supported != SupportLSM() {
 		t.Error("ProbeFeatures disagrees with the Support functions")
 	}
-	for _, name := range []string{"uprobes", "tracepoints", "raw tracepoints", "perf events", "XDP"} {
+	if !strings.Contains(got["uprobes"].Detail, "attached to a uprobe") || !strings.Contains(got["BTF"].Detail, "task_struct is") {
+		t.Errorf("uprobes and BTF are probed by attaching and reading: %+v, %+v", got["uprobes"], got["BTF"])
+	}
+	for _, name := range []string{"BTF", "uprobes", "tracepoints", "raw tracepoints", "perf events", "XDP", "batch map ops", "ring buffer"} {
 		if !got[name].Supported {
 			t.Errorf("%s reported unsupported on this kernel: %s", name, got[name].Detail)
 		}

@@ -73,13 +73,11 @@ func (p *poller) epollAdd(fd int, id uint64) error {
 // add registers fd, whose readiness means src has records, and returns the
 // id that remove takes.
 func (p *poller) add(fd int, src ringSource) (uint64, error) {
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return 0, ErrClosed
+	unlock, err := p.lockOpen()
+	if err != nil {
+		return 0, err
 	}
-	p.dispatch.Lock()
-	defer p.dispatch.Unlock()
+	defer unlock()
 	id := p.nextID
 	p.nextID++
 	if err := p.epollAdd(fd, id); err != nil {
@@ -144,7 +142,7 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 	}
 	p.dispatch.Lock()
 	defer p.dispatch.Unlock()
-	total, woken := 0, false
+	woken := false
 	for i := 0; i < n; i++ {
 		if uint64(uint32(p.events[i].Fd)) == wakeID {
 			var buf [8]byte
@@ -156,9 +154,7 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 	// one atomic load, and records below a perf buffer's WakeupEvents (or
 	// written while we slept) are delivered now rather than stranded until
 	// a Consume. This is where gobcc differs from perf_reader_poll.
-	for _, src := range p.sources {
-		total += src.consume()
-	}
+	total := p.consumeSources()
 	if woken && total == 0 {
 		return 0, errWoken
 	}
@@ -168,18 +164,37 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 // consumeAll reads every ring whether or not epoll says it is ready (BCC's
 // perf_reader_consume and ring_buffer__consume).
 func (p *poller) consumeAll() (int, error) {
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return 0, ErrClosed
+	unlock, err := p.lockOpen()
+	if err != nil {
+		return 0, err
 	}
-	p.dispatch.Lock()
-	defer p.dispatch.Unlock()
+	defer unlock()
+	return p.consumeSources(), nil
+}
+
+// consumeSources reads every ring; the caller holds dispatch.
+func (p *poller) consumeSources() int {
 	total := 0
 	for _, src := range p.sources {
 		total += src.consume()
 	}
-	return total, nil
+	return total
+}
+
+// lockOpen takes life (shared, so Close waits) then dispatch, the order
+// every user of both keeps, unless the poller is closed. The returned
+// function releases both.
+func (p *poller) lockOpen() (unlock func(), err error) {
+	p.life.RLock()
+	if p.closed.Load() {
+		p.life.RUnlock()
+		return nil, ErrClosed
+	}
+	p.dispatch.Lock()
+	return func() {
+		p.dispatch.Unlock()
+		p.life.RUnlock()
+	}, nil
 }
 
 // wake makes a blocked poll return (with errWoken if it read nothing).

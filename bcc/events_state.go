@@ -62,14 +62,9 @@ func (s *eventState) unregister(t *Table, r io.Closer) {
 }
 
 func (s *eventState) pollKind(slot **poller, timeout time.Duration, kind string) (int, error) {
-	s.mu.Lock()
-	p, closed := *slot, s.closed
-	s.mu.Unlock()
-	if closed {
-		return 0, ErrClosed
-	}
-	if p == nil || p.empty() {
-		return 0, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
+	p, err := s.activePoller(slot, kind)
+	if err != nil {
+		return 0, err
 	}
 	n, err := p.poll(timeout)
 	if errors.Is(err, errWoken) {
@@ -79,16 +74,26 @@ func (s *eventState) pollKind(slot **poller, timeout time.Duration, kind string)
 }
 
 func (s *eventState) consumeKind(slot **poller, kind string) (int, error) {
+	p, err := s.activePoller(slot, kind)
+	if err != nil {
+		return 0, err
+	}
+	return p.consumeAll()
+}
+
+// activePoller returns the poller in slot, or ErrClosed after Close, or
+// ErrNoBuffers when no buffer of that kind is open.
+func (s *eventState) activePoller(slot **poller, kind string) (*poller, error) {
 	s.mu.Lock()
 	p, closed := *slot, s.closed
 	s.mu.Unlock()
 	if closed {
-		return 0, ErrClosed
+		return nil, ErrClosed
 	}
 	if p == nil || p.empty() {
-		return 0, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
+		return nil, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
 	}
-	return p.consumeAll()
+	return p, nil
 }
 
 // closeAll closes every reader and poller. It runs before the BPF object

@@ -282,27 +282,21 @@ func histArgs(valType string, opts *HistOptions) (string, *HistOptions) {
 // under a "\n<SectionHeader> = <bucket>" heading. Counts must be integers;
 // per-CPU counts are summed (BCC cannot print per-CPU tables).
 func (t *Table) PrintLog2Hist(w io.Writer, valType string, opts *HistOptions) error {
-	valType, opts = histArgs(valType, opts)
-	sections, titled, err := t.histSections(log2IndexMax, opts)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(w)
-	for _, s := range sections {
-		if titled {
-			fmt.Fprintf(bw, "\n%s = %s\n", opts.header(), opts.sectionTitle(s.bucket))
-		}
-		printLog2(bw, s.vals, valType, opts.StripLeadingZero)
-	}
-	return bw.Flush()
+	return t.printHist(w, valType, opts, log2IndexMax, printLog2)
 }
 
 // PrintLinearHist prints the table as linear histograms, one line per
 // slot, as BCC Python's print_linear_hist does; see PrintLog2Hist for the
 // key forms and options. Slots go up to 1024 (BCC stops struct keys at 64).
 func (t *Table) PrintLinearHist(w io.Writer, valType string, opts *HistOptions) error {
+	return t.printHist(w, valType, opts, linearIndexMax, printLinear)
+}
+
+// printHist prints each section of the table (one per bucket of a struct
+// key) with printSection, under a heading when the key has buckets.
+func (t *Table) printHist(w io.Writer, valType string, opts *HistOptions, indexMax int, printSection func(io.Writer, []*big.Int, string, bool)) error {
 	valType, opts = histArgs(valType, opts)
-	sections, titled, err := t.histSections(linearIndexMax, opts)
+	sections, titled, err := t.histSections(indexMax, opts)
 	if err != nil {
 		return err
 	}
@@ -311,7 +305,7 @@ func (t *Table) PrintLinearHist(w io.Writer, valType string, opts *HistOptions) 
 		if titled {
 			fmt.Fprintf(bw, "\n%s = %s\n", opts.header(), opts.sectionTitle(s.bucket))
 		}
-		printLinear(bw, s.vals, valType, opts.StripLeadingZero)
+		printSection(bw, s.vals, valType, opts.StripLeadingZero)
 	}
 	return bw.Flush()
 }

@@ -8,14 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -202,24 +198,13 @@ func (b *BPF) attachKprobe(event, fnName string, ret bool, opts []KprobeOption) 
 	if err != nil {
 		return err
 	}
-	name, err := unix.BytePtrFromString(event)
-	if err != nil {
-		return fmt.Errorf("kprobe %q: %w", event, err)
-	}
-	attr := unix.PerfEventAttr{
-		Type:   uint32(pmu),
-		Sample: 1,
-		Wakeup: 1,
-		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Ext1:   uint64(uintptr(unsafe.Pointer(name))),
-	}
+	var offset, config uint64
 	if ret {
-		attr.Config = pmuRetprobeBit("kprobe")
+		config = pmuRetprobeBit("kprobe")
 	} else {
-		attr.Ext2 = cfg.offset
+		offset = cfg.offset
 	}
-	fd, err := perfEventAttach(&attr, -1, 0, f.FD)
-	runtime.KeepAlive(name)
+	fd, err := openProbePMU(pmu, event, offset, config, -1, 0, f.FD)
 	if err != nil {
 		return fmt.Errorf("attach %s to kprobe %s: %w", fnName, event, err)
 	}

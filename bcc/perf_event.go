@@ -136,7 +136,9 @@ func (b *BPF) attachPerfEvent(attr *unix.PerfEventAttr, fnName string, c perfEve
 	return nil
 }
 
-// perfEventAttachGroup is perfEventAttach with a group leader.
+// perfEventAttachGroup opens a perf event in the group led by groupFD (-1
+// for none), runs progFD on it and enables it: libbcc's
+// bpf_attach_perf_event_raw, behind every perf-event-based attach.
 func perfEventAttachGroup(attr *unix.PerfEventAttr, pid, cpu, groupFD, progFD int) (int, error) {
 	fd, err := unix.PerfEventOpen(attr, pid, cpu, groupFD, unix.PERF_FLAG_FD_CLOEXEC)
 	if err != nil {

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gobcc/gobcc/internal/uprobe"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // UprobeOption adjusts AttachUprobe, AttachUretprobe and their Detach forms.
@@ -50,6 +48,28 @@ func uprobeOptions(opts []UprobeOption) uprobeConfig {
 	return c
 }
 
+// userResolver is the object's symbol resolver, or ErrClosed after Close
+// (which released it; asking b.usyms would make a new one nothing frees).
+func (b *BPF) userResolver() (*usym.Resolver, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	return b.usyms.get(), nil
+}
+
+// resolvePID is the process whose maps and root a module name is
+// resolved in: 0 (this mount namespace) for a probe on every process,
+// as BCC's _check_path_symbol passes it to libbcc.
+func (c uprobeConfig) resolvePID() int {
+	if c.pid < 0 {
+		return 0
+	}
+	return c.pid
+}
+
 var probeRepl = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
 // uprobeEventName is BCC's _get_uprobe_evname: the name a uprobe is known
@@ -73,27 +93,24 @@ func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, e
 	if c.hasAddr && c.symOff != 0 {
 		return "", 0, fmt.Errorf("uprobe on %s: UprobeSymOff does not apply with UprobeAddr", name)
 	}
-	pid := c.pid
-	if pid < 0 {
-		pid = 0
-	}
-	path, err := uprobe.FindBinary(name, pid)
+	pid := c.resolvePID()
+	r, err := b.userResolver()
 	if err != nil {
-		return "", 0, fmt.Errorf("uprobe: %w", err)
+		return "", 0, err
 	}
 	if c.hasAddr {
-		off, err := uprobe.ResolveAddress(path, c.addr)
+		path, off, err := r.ResolveAddress(pid, name, c.addr)
 		if err != nil {
-			return "", 0, fmt.Errorf("uprobe on %s: %w", path, err)
+			return "", 0, fmt.Errorf("uprobe on %s: %w", name, err)
 		}
 		return path, off, nil
 	}
-	s, err := uprobe.ResolveSymbol(path, sym)
+	path, s, err := r.ResolveSymbol(pid, name, sym)
 	if err != nil {
-		return "", 0, fmt.Errorf("uprobe: could not determine address of symbol %s in %s: %w", sym, path, err)
+		return "", 0, fmt.Errorf("uprobe: could not determine address of symbol %s in %s: %w", sym, name, err)
 	}
 	if s.IFUNC {
-		impl, ierr := uprobe.ResolveIFUNC(path, sym)
+		impl, ierr := usym.ResolveIFUNC(path, sym)
 		b.mu.Lock()
 		if ierr == nil {
 			b.warnings = append(b.warnings, fmt.Sprintf("uprobe: %s in %s is an IFUNC; probing its implementation %s at file offset %#x, not its resolver", sym, path, impl.Name, impl.FileOffset))
@@ -137,13 +154,17 @@ func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOption
 // GetUserFunctions lists the function symbols of name (a path or library
 // name) that symRe matches at their start (BCC's get_user_functions).
 func GetUserFunctions(name, symRe string) ([]string, error) {
-	syms, _, err := userFunctions(name, symRe)
+	re, err := userFunctionsRegexp(symRe)
 	if err != nil {
 		return nil, err
 	}
+	syms, err := usym.FunctionSymbols(name, re)
+	if err != nil {
+		return nil, fmt.Errorf("uprobe: %w", err)
+	}
 	seen := make(map[string]bool)
 	var out []string
-	for _, s := range syms {
+	for _, s := range probeAddresses(syms) {
 		if !seen[s.Name] {
 			seen[s.Name] = true
 			out = append(out, s.Name)
@@ -152,30 +173,49 @@ func GetUserFunctions(name, symRe string) ([]string, error) {
 	return out, nil
 }
 
-func userFunctions(name, symRe string) ([]uprobe.Symbol, string, error) {
+// userFunctionsRegexp anchors symRe at the start of a name, as Python's
+// re.match in BCC's _get_user_functions_and_addresses does.
+func userFunctionsRegexp(symRe string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(`^(?:` + symRe + `)`)
 	if err != nil {
-		return nil, "", fmt.Errorf("symbol regexp: %w", err)
+		return nil, fmt.Errorf("symbol regexp: %w", err)
 	}
-	path, err := uprobe.FindBinary(name, 0)
-	if err != nil {
-		return nil, "", fmt.Errorf("uprobe: %w", err)
+	return re, nil
+}
+
+// probeAddresses keeps the first symbol at each address, as BCC's
+// _get_user_functions_and_addresses does (it probes each address once),
+// and drops those with no file offset a uprobe could use.
+func probeAddresses(syms []usym.SymbolAddress) []usym.SymbolAddress {
+	seen := make(map[uint64]bool)
+	var out []usym.SymbolAddress
+	for _, s := range syms {
+		if s.FileOffsetErr != nil || seen[s.Value] {
+			continue
+		}
+		seen[s.Value] = true
+		out = append(out, s)
 	}
-	syms, err := uprobe.FunctionSymbols(path, re)
-	if err != nil {
-		return nil, "", fmt.Errorf("uprobe: %s: %w", path, err)
-	}
-	return syms, path, nil
+	return out
 }
 
 func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOption) error {
 	c := uprobeOptions(opts)
-	syms, path, err := userFunctions(name, symRe)
+	re, err := userFunctionsRegexp(symRe)
 	if err != nil {
 		return err
 	}
+	r, err := b.userResolver()
+	if err != nil {
+		return err
+	}
+	path, all, err := r.FunctionSymbols(c.resolvePID(), name, re)
+	if err != nil {
+		return fmt.Errorf("uprobe: %w", err)
+	}
+	syms := probeAddresses(all)
 	if len(syms) == 0 {
-		return fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, uprobe.ErrSymbolNotFound)
+		return fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
 	}
 	if err := checkProbeQuota(len(syms)); err != nil {
 		return err
@@ -225,23 +265,11 @@ func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int,
 	if err != nil {
 		return err
 	}
-	cpath, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return fmt.Errorf("uprobe path %q: %w", path, err)
-	}
-	attr := unix.PerfEventAttr{
-		Type:   uint32(pmu),
-		Sample: 1,
-		Wakeup: 1,
-		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Ext1:   uint64(uintptr(unsafe.Pointer(cpath))),
-		Ext2:   offset,
-		// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes
-		// garbage there (bcc#5236); 0 means no semaphore.
-		Config: refCtrOff << 32,
-	}
+	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
+	// there (bcc#5236); 0 means no semaphore.
+	config := refCtrOff << 32
 	if ret {
-		attr.Config |= pmuRetprobeBit("uprobe")
+		config |= pmuRetprobeBit("uprobe")
 	}
 	// A uprobe for all processes is opened on one CPU and fires on every
 	// CPU; one for a process follows it on any CPU.
@@ -249,8 +277,7 @@ func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int,
 	if pid >= 0 {
 		cpu = -1
 	}
-	fd, err := perfEventAttach(&attr, pid, cpu, f.FD)
-	runtime.KeepAlive(cpath)
+	fd, err := openProbePMU(pmu, path, offset, config, pid, cpu, f.FD)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("attach %s to %s: no process %d: %w", fnName, evName, pid, err)

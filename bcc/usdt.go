@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/gobcc/gobcc/internal/compiler"
-	"github.com/gobcc/gobcc/internal/uprobe"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // ErrUSDT means a USDT context or probe could not be set up.
@@ -74,7 +74,7 @@ func usdtRequests(ctxs []*USDT) ([]compiler.USDTContext, error) {
 		}
 		path := u.path
 		if path != "" {
-			p, err := uprobe.FindBinary(path, u.pid)
+			p, err := usym.FindBinary(path, u.pid)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
 			}
@@ -89,15 +89,17 @@ func usdtRequests(ctxs []*USDT) ([]compiler.USDTContext, error) {
 // contexts (BCC's USDT.attach_uprobes).
 func (b *BPF) attachUSDT(ignorePID bool) error {
 	for _, p := range b.result.USDTUprobes {
-		off, err := uprobe.ResolveAddress(p.BinPath, p.Addr)
-		if err != nil {
-			return fmt.Errorf("%w: probe for %s in %s: %w", ErrUSDT, p.FnName, p.BinPath, err)
-		}
 		pid := p.PID
 		if ignorePID || pid <= 0 {
 			pid = -1
 		}
-		if err := b.attachUprobeAt(p.BinPath, off, p.FnName, pid, p.SemaphoreOffset, false); err != nil {
+		// As BCC's attach_uprobe(addr=, pid=): a process's binary is
+		// probed through /proc/PID/root.
+		path, off, err := b.usyms.get().ResolveAddress(uprobeConfig{pid: pid}.resolvePID(), p.BinPath, p.Addr)
+		if err != nil {
+			return fmt.Errorf("%w: probe for %s in %s: %w", ErrUSDT, p.FnName, p.BinPath, err)
+		}
+		if err := b.attachUprobeAt(path, off, p.FnName, pid, p.SemaphoreOffset, false); err != nil {
 			return fmt.Errorf("%w: %w", ErrUSDT, err)
 		}
 	}

@@ -9,15 +9,11 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
-	"github.com/cilium/ebpf/link"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/bcc"
-	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -59,9 +55,10 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check what this machine supports for BCC programs, and explain what to do",
 		Long: `doctor checks privileges, libbcc, the kernel and its headers, tracefs,
-kprobes, uprobes, fentry, BTF, batch map operations, ring buffers and
-kptr_restrict. Support is probed by trying (creating a map, loading and
-attaching a tiny program), not inferred from kernel config or symbols.
+kprobes, uprobes, fentry, LSM, raw tracepoints, perf events, XDP, BTF,
+batch map operations, ring buffers and kptr_restrict. Support is probed by
+trying (creating a map, loading and attaching a tiny program, through
+bcc.ProbeFeatures), not inferred from kernel config or symbols.
 
 When libbcc compiles against headers of another kernel, doctor compiles a
 probe against those headers and compares struct member offsets
@@ -104,7 +101,14 @@ func runDoctor(g *globalOptions, emit func(finding)) {
 	headers, headersRelease := checkHeaders(release)
 	emit(headers)
 	emit(checkTracefs())
-	emit(checkBTF())
+	// bcc probes every feature; without privileges all but BTF fail, and
+	// those lines are skipped below.
+	features := map[string]bcc.Feature{}
+	for _, f := range bcc.ProbeFeatures() {
+		features[f.Name] = f
+	}
+	btfCheck := doctorFeatures[0]
+	emit(btfCheck.finding(features))
 	if root.Status == statusFail {
 		emit(finding{Check: "probes", Status: statusWarn, Detail: "skipped the kernel probes: they need privileges", Advice: "run gobcc doctor as root"})
 		return
@@ -112,12 +116,42 @@ func runDoctor(g *globalOptions, emit func(finding)) {
 	for _, f := range checkCompileAndOffsets(g, release, headersRelease) {
 		emit(f)
 	}
-	emit(checkKprobes())
-	emit(checkUprobes())
-	emit(checkFentry())
-	emit(checkBatch())
-	emit(checkRingbuf())
+	for _, c := range doctorFeatures[1:] {
+		emit(c.finding(features))
+	}
 	emit(checkKptrRestrict())
+}
+
+// featureCheck turns one of bcc.ProbeFeatures into a doctor line: its
+// status when the kernel refuses the feature and what to do then.
+type featureCheck struct {
+	feature, check, failStatus, advice string
+}
+
+// doctorFeatures are the doctor lines bcc.ProbeFeatures answers, BTF
+// first (it needs no privileges).
+var doctorFeatures = []featureCheck{
+	{"BTF", "BTF", statusWarn, "kernel needs CONFIG_DEBUG_INFO_BTF=y for fentry/LSM programs and CO-RE"},
+	{"kprobes", "kprobes", statusFail, "the kernel is built without CONFIG_KPROBES (or refuses kprobes): kprobe__/kretprobe__ functions and attach_kprobe fail; use TRACEPOINT_PROBE or RAW_TRACEPOINT_PROBE"},
+	{"uprobes", "uprobes", statusFail, "attach_uprobe and USDT probes will fail; the kernel needs CONFIG_UPROBE_EVENTS"},
+	{"fentry/kfunc", "fentry", statusFail, "kfunc__/kretfunc__ (KFUNC_PROBE) programs will fail, whatever BCC's kfunc support check says; use tracepoints"},
+	{"LSM", "LSM", statusWarn, "LSM_PROBE programs will fail: they need CONFIG_BPF_LSM, \"bpf\" in the lsm= boot list and no lockdown"},
+	{"raw tracepoints", "raw tracepoints", statusWarn, "RAW_TRACEPOINT_PROBE needs Linux 4.17; use TRACEPOINT_PROBE"},
+	{"perf events", "perf events", statusWarn, "attach_perf_event (profile-style sampling) will fail"},
+	{"XDP", "XDP", statusWarn, "XDP programs will not load"},
+	{"batch map ops", "batch map ops", statusWarn, "table reads fall back to one lookup per key; Linux 5.6 or later has batch operations"},
+	{"ring buffer", "ring buffer", statusWarn, "BPF_RINGBUF_OUTPUT needs Linux 5.8; use BPF_PERF_OUTPUT"},
+}
+
+func (c featureCheck) finding(features map[string]bcc.Feature) finding {
+	f, ok := features[c.feature]
+	switch {
+	case !ok:
+		return finding{Check: c.check, Status: statusWarn, Detail: "bcc.ProbeFeatures has no " + c.feature + " check"}
+	case f.Supported:
+		return finding{Check: c.check, Status: statusOK, Detail: f.Detail}
+	}
+	return finding{Check: c.check, Status: c.failStatus, Detail: f.Detail, Advice: c.advice}
 }
 
 func kernelRelease() string {
@@ -214,18 +248,6 @@ func checkTracefs() finding {
 		return finding{Check: "tracefs", Status: statusFail, Detail: err.Error(), Advice: "mount -t tracefs tracefs /sys/kernel/tracing"}
 	}
 	return finding{Check: "tracefs", Status: statusOK, Detail: "mounted at " + dir}
-}
-
-func checkBTF() finding {
-	spec, err := btf.LoadSpec(vmlinuxBTF)
-	if err != nil {
-		return finding{Check: "BTF", Status: statusWarn, Detail: fmt.Sprintf("%s unusable: %v", vmlinuxBTF, err), Advice: "kernel needs CONFIG_DEBUG_INFO_BTF=y for fentry/LSM programs and CO-RE"}
-	}
-	var ts *btf.Struct
-	if err := spec.TypeByName("task_struct", &ts); err != nil {
-		return finding{Check: "BTF", Status: statusWarn, Detail: fmt.Sprintf("%s has no task_struct: %v", vmlinuxBTF, err)}
-	}
-	return finding{Check: "BTF", Status: statusOK, Detail: fmt.Sprintf("%s (task_struct is %d bytes)", vmlinuxBTF, ts.Size)}
 }
 
 // offsetProbe is a program whose table leaf sizes encode struct offsets in
@@ -339,123 +361,6 @@ func findMember(members []btf.Member, field string, base btf.Bits) (btf.Bits, bo
 		}
 	}
 	return 0, false
-}
-
-// returnZero is the smallest program the verifier accepts.
-var returnZero = asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
-
-func eventSourcePresent(name string) string {
-	if _, err := os.Stat("/sys/bus/event_source/devices/" + name); err == nil {
-		return "present"
-	}
-	return "absent"
-}
-
-func tracefsFilePresent(name string) string {
-	dir, err := tracefs.Dir()
-	if err != nil {
-		return "absent"
-	}
-	if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-		return "present"
-	}
-	return "absent"
-}
-
-func checkKprobes() finding {
-	f := finding{Check: "kprobes"}
-	where := fmt.Sprintf("kprobe PMU %s, tracefs kprobe_events %s", eventSourcePresent("kprobe"), tracefsFilePresent("kprobe_events"))
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, Instructions: returnZero, License: "GPL"})
-	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("cannot load a kprobe program: %v (%s)", err, where)
-		f.Advice = "kprobe__/kretprobe__ functions and attach_kprobe will fail; use TRACEPOINT_PROBE or RAW_TRACEPOINT_PROBE"
-		return f
-	}
-	defer prog.Close()
-	l, err := link.Kprobe("vfs_read", prog, nil)
-	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("missing: attaching to vfs_read failed: %v (%s)", err, where)
-		f.Advice = "the kernel is built without CONFIG_KPROBES: kprobe__/kretprobe__ functions and attach_kprobe fail; use TRACEPOINT_PROBE or RAW_TRACEPOINT_PROBE"
-		return f
-	}
-	l.Close()
-	f.Status, f.Detail = statusOK, "attached a kprobe to vfs_read ("+where+")"
-	return f
-}
-
-func checkUprobes() finding {
-	f := finding{Check: "uprobes"}
-	where := fmt.Sprintf("uprobe PMU %s, tracefs uprobe_events %s", eventSourcePresent("uprobe"), tracefsFilePresent("uprobe_events"))
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, Instructions: returnZero, License: "GPL"})
-	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("cannot load a uprobe program: %v (%s)", err, where)
-		return f
-	}
-	defer prog.Close()
-	self, err := os.Executable()
-	if err != nil {
-		f.Status, f.Detail = statusWarn, fmt.Sprintf("cannot find this executable to probe: %v", err)
-		return f
-	}
-	ex, err := link.OpenExecutable(self)
-	if err == nil {
-		var l link.Link
-		l, err = ex.Uprobe("main.main", prog, nil)
-		if err == nil {
-			l.Close()
-			f.Status, f.Detail = statusOK, "attached a uprobe to this executable ("+where+")"
-			return f
-		}
-	}
-	f.Status, f.Detail = statusFail, fmt.Sprintf("attaching a uprobe failed: %v (%s)", err, where)
-	f.Advice = "attach_uprobe and USDT probes will fail; the kernel needs CONFIG_UPROBE_EVENTS"
-	return f
-}
-
-func checkFentry() finding {
-	f := finding{Check: "fentry"}
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: "vfs_read",
-		Instructions: returnZero, License: "GPL",
-	})
-	if err != nil {
-		// cilium/ebpf blames MEMLOCK for any EPERM, but kernels since 5.11
-		// account BPF memory to cgroups instead.
-		msg := strings.Replace(err.Error(), " (MEMLOCK may be too low, consider rlimit.RemoveMemlock)", "", 1)
-		f.Status, f.Detail = statusFail, fmt.Sprintf("loading an fentry program for vfs_read failed: %s", msg)
-		f.Advice = "kfunc__/kretfunc__ (KFUNC_PROBE) programs will fail, whatever BCC's kfunc support check says; use tracepoints"
-		return f
-	}
-	defer prog.Close()
-	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
-	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("an fentry program for vfs_read loaded, but attaching it failed: %v", err)
-		f.Advice = "kfunc__/kretfunc__ (KFUNC_PROBE) programs will fail to attach, whatever BCC's kfunc support check says; use tracepoints"
-		return f
-	}
-	l.Close()
-	f.Status, f.Detail = statusOK, "loaded and attached an fentry program to vfs_read"
-	return f
-}
-
-func checkBatch() finding {
-	err := bpfsys.BatchSupported(uint32(bcc.MapHash))
-	switch {
-	case err == nil:
-		return finding{Check: "batch map ops", Status: statusOK, Detail: "batch lookups on hash maps work (fast table reads and clears)"}
-	case errors.Is(err, bpfsys.ErrNotSupported):
-		return finding{Check: "batch map ops", Status: statusWarn, Detail: "not supported: table reads fall back to one lookup per key", Advice: "Linux 5.6 or later has them"}
-	}
-	return finding{Check: "batch map ops", Status: statusWarn, Detail: fmt.Sprintf("probe failed: %v", err)}
-}
-
-func checkRingbuf() finding {
-	fd, err := bpfsys.MapCreate(uint32(bcc.MapRingbuf), 0, 0, uint32(os.Getpagesize()), 0, "gobcc_doctor")
-	if err != nil {
-		return finding{Check: "ring buffer", Status: statusWarn, Detail: fmt.Sprintf("creating a BPF ring buffer failed: %v", err), Advice: "BPF_RINGBUF_OUTPUT needs Linux 5.8; use BPF_PERF_OUTPUT"}
-	}
-	unix.Close(fd)
-	return finding{Check: "ring buffer", Status: statusOK, Detail: "created a BPF ring buffer map"}
 }
 
 func checkKptrRestrict() finding {

@@ -20,7 +20,11 @@
 // bcc_resolve_symname), FunctionSymbols lists function symbols matching a
 // regexp (bcc_foreach_function_symbol), and WhichSO finds a library by
 // short name ("c" -> /lib/x86_64-linux-gnu/libc.so.6) from a process's
-// maps or /etc/ld.so.cache (bcc_procutils_which_so).
+// maps or /etc/ld.so.cache (bcc_procutils_which_so); FindBinary adds
+// executables on $PATH. With a pid, the Resolver's ResolveSymbol,
+// ResolveAddress and FunctionSymbols name the file through /proc/PID/root,
+// as libbcc does. ResolveIFUNC, the one use of cgo here, asks this
+// process's dynamic linker which implementation an IFUNC resolves to.
 //
 // Like libbcc, only function symbols (STT_FUNC and STT_GNU_IFUNC) name
 // addresses, and an address inside nested symbols resolves to the

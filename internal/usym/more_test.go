@@ -157,9 +157,10 @@ for i in range(0, len(a), 2):
 	c := usymtest.Start(t, binPIE)
 	r := usym.NewResolver(usym.Options{})
 	defer r.Close()
-	path, off, err := r.ResolveSymbol(c.PID, "gobcctest", "lib_fn")
+	path, sa, err := r.ResolveSymbol(c.PID, "gobcctest", "lib_fn")
+	off := sa.FileOffset
 	want, _ := usym.ResolveSymbol(lib, "lib_fn")
-	if err != nil || off != want || !strings.HasSuffix(path, lib) || !strings.HasPrefix(path, fmt.Sprintf("/proc/%d/root", c.PID)) {
+	if err != nil || off != want || sa.Name != "lib_fn" || sa.IFUNC || !strings.HasSuffix(path, lib) || !strings.HasPrefix(path, fmt.Sprintf("/proc/%d/root", c.PID)) {
 		t.Errorf("Resolver.ResolveSymbol(pid, gobcctest, lib_fn) = %s %#x %v; want %#x", path, off, err, want)
 	}
 	// And the reverse: the run-time address of a symbol is what the child printed.

@@ -1,4 +1,4 @@
-package uprobe
+package usym
 
 /*
 #cgo LDFLAGS: -ldl
@@ -40,33 +40,34 @@ var ErrIFUNCUnresolved = errors.New("IFUNC implementation not resolved")
 // dynamic linker, which runs the resolver. The resolver picks by CPU
 // features, which a traced process on the same machine shares, so the
 // answer is the implementation that process calls. It returns the
-// implementation's symbol (named when the symbol table has it) with its
-// file offset. Executables cannot be loaded this way.
-func ResolveIFUNC(path, sym string) (Symbol, error) {
-	f, err := elf.Open(path)
+// implementation's symbol (named when a symbol table has it) with its
+// file offset. Executables cannot be loaded this way. (libbcc probes the
+// resolver; BCC Python's tools work around that by hand.)
+func ResolveIFUNC(path, sym string) (SymbolAddress, error) {
+	syms, f, err := symbolsInOrder(path, isFuncType, DebugOptions{})
 	if err != nil {
-		return Symbol{}, err
+		return SymbolAddress{}, err
 	}
 	defer f.Close()
 	if f.Type != elf.ET_DYN {
-		return Symbol{}, fmt.Errorf("%s in %s: %w: not a shared object", sym, path, ErrIFUNCUnresolved)
+		return SymbolAddress{}, fmt.Errorf("%s in %s: %w: not a shared object", sym, path, ErrIFUNCUnresolved)
 	}
 	cpath, csym := C.CString(path), C.CString(sym)
 	defer C.free(unsafe.Pointer(cpath))
 	defer C.free(unsafe.Pointer(csym))
 	var rel C.uint64_t
 	if C.gobcc_ifunc_impl(cpath, csym, &rel) != 0 {
-		return Symbol{}, fmt.Errorf("%s in %s: %w: dlopen/dlsym failed", sym, path, ErrIFUNCUnresolved)
+		return SymbolAddress{}, fmt.Errorf("%s in %s: %w: dlopen/dlsym failed", sym, path, ErrIFUNCUnresolved)
 	}
 	vaddr := uint64(rel)
-	off, err := FileOffset(f, vaddr)
+	off, err := execFileOffset(f, vaddr)
 	if err != nil {
-		return Symbol{}, fmt.Errorf("%s in %s: %w: %w", sym, path, ErrIFUNCUnresolved, err)
+		return SymbolAddress{}, fmt.Errorf("%s in %s: %w: %w", sym, path, ErrIFUNCUnresolved, err)
 	}
-	impl := Symbol{Name: sym, Value: vaddr, FileOffset: off}
+	impl := SymbolAddress{Name: sym, Value: vaddr, FileOffset: off}
 	// Name it after the implementation when a function symbol starts there.
-	for _, s := range symbols(f) {
-		if s.Value == vaddr && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+	for _, s := range syms {
+		if s.Value == vaddr && s.Type == elf.STT_FUNC {
 			impl.Name = s.Name
 			break
 		}
