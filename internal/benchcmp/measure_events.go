@@ -42,7 +42,9 @@ func init() {
 				"and counts submissions and failures in-kernel; the consumer (CPU 0) counts records in a callback (gobcc: PerfBufferPoll/RingBufferPoll; " +
 				"BCC: perf_buffer_poll/ring_buffer_poll). Climb of 1 s trials: the rate doubles from 50k/s while nothing is lost, then bisects between " +
 				"the highest lossless and lowest lossy rate (at most 8 trials, to 10%). The sample is the achieved rate of the best lossless trial; " +
-				"rates the producer cannot reach cap it. scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, perf wake-up batching).",
+				"rates the producer cannot reach cap it. When the producer tops out before any loss (as on a 2-CPU machine), the row compares " +
+				"how fast the producer runs beside each consumer: a consumer that wakes for fewer records per wake-up costs the producer more. " +
+				"scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, perf wake-up batching).",
 		})
 	}
 }
