@@ -9,8 +9,8 @@ import (
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
-// benchTableSizes are the entry counts scripts/bench_tables.sh compares
-// with BCC Python.
+// benchTableSizes are the entry counts of the table rows of `make bench`
+// (internal/benchcmp), which compare them with BCC Python.
 var benchTableSizes = []int{100_000, 1_000_000}
 
 // newBenchTable returns a BPF_HASH(u32, u64) of n entries and a function

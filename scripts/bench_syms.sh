@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# bench_syms.sh compares user symbol resolution of gobcc (internal/usym,
-# pure Go) with BCC Python's BPF.sym (libbcc's bcc_symcache) on the same
-# addresses of the same child process: warm lookups per second and the
-# memory the warm cache holds. It prints a table with ratios (gobcc / BCC).
-# Needs root, gcc and python3-bpfcc.
+# bench_syms.sh compares user symbol resolution of gobcc (b.Sym, pure Go
+# internal/usym) with BCC Python's BPF.sym (libbcc's bcc_symcache): it runs
+# only the symbol rows of `make bench` (sym: warm lookups/s; sym/cache-memory:
+# the RSS a warm cache adds; ksym, ksymname; internal/benchcmp), writing the
+# report to a temporary directory (BENCH_OUT to choose), then the in-process
+# Go benchmark of warm lookups (BenchmarkResolveWarm, against the C test
+# child). Extra arguments go to scripts/bench.sh. Needs root, gcc and
+# python3-bpfcc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
-GOBCC_BENCH_SYMS=1 go test ./internal/usym/ -run '^TestSymsBenchVsPython$' -count=1 -v | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS' -e '^ok'
+export BENCH_OUT=${BENCH_OUT:-$(mktemp -d /tmp/gobcc-bench-syms.XXXXXX)}
+quick=()
+[ "${1:-}" = quick ] && { quick=(quick); shift; }
+bash scripts/bench.sh "${quick[@]}" -run '^(sym|ksym)' "$@"
 go test ./internal/usym/ -run '^$' -bench 'BenchmarkResolveWarm' -benchmem -count=1 | grep Benchmark

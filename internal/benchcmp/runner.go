@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -62,6 +63,16 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	// Python scripts that need a gobcc-built helper (the events producer)
+	// find the probe through ProbeEnv; the processes run in cfg.Root.
+	probe := cfg.Probe
+	if probe != "" && !filepath.IsAbs(probe) {
+		probe = filepath.Join(cfg.Root, probe)
+	}
+	if abs, err := filepath.Abs(probe); err == nil && probe != "" {
+		probe = abs
+	}
+	env := append(os.Environ(), ProbeEnv+"="+probe)
 	pythonDone := map[string]Series{}
 	var results []Result
 	var errs []error
@@ -79,7 +90,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		r := Result{Measurement: m}
 		for i := 0; i < cfg.Runs; i++ {
 			if r.Gobcc.Err == nil {
-				v, err := runSample(ctx, cfg, m, cfg.Probe, append([]string{m.Name}, argv...))
+				v, err := runSample(ctx, cfg, env, m, cfg.Probe, append([]string{m.Name}, argv...))
 				logSample(cfg.Log, m, "gobcc", i, v, err)
 				if err != nil {
 					r.Gobcc.Err = err
@@ -89,7 +100,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			}
 			if !shared && py.Err == nil {
 				script := filepath.Join("scripts", "bench", m.Python)
-				v, err := runSample(ctx, cfg, m, cfg.Python, append([]string{script}, argv...))
+				v, err := runSample(ctx, cfg, env, m, cfg.Python, append([]string{script}, argv...))
 				logSample(cfg.Log, m, "python", i, v, err)
 				if err != nil {
 					py.Err = err
@@ -127,11 +138,12 @@ func argList(args map[string]string) []string {
 
 // runSample runs one process and returns its sample: the BENCH line it
 // printed, or for WallTime measurements the seconds from start to exit.
-func runSample(ctx context.Context, cfg Config, m *Measurement, name string, args []string) (float64, error) {
+func runSample(ctx context.Context, cfg Config, env []string, m *Measurement, name string, args []string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = cfg.Root
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr

@@ -74,3 +74,40 @@ def fill_hash(table, n):
         values = (table.Leaf * count)(*(2 * k for k in range(first, first + count)))
         table.items_update_batch(keys, values)
         first += count
+
+
+def start_sym_target():
+    """Starts `sleep 1000` and waits until it sleeps (its libraries are then
+    mapped); returns the process and its libc text mapping (start, end), as
+    startSymTarget in measure_syms.go."""
+    import subprocess
+    import time
+    p = subprocess.Popen(["sleep", "1000"])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with open("/proc/%d/syscall" % p.pid) as f:
+                # nanosleep or clock_nanosleep (x86-64 numbers)
+                if f.read().split(" ", 1)[0] in ("35", "230"):
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            p.kill()
+            raise SystemExit("sleep (pid %d) did not reach clock_nanosleep" % p.pid)
+        time.sleep(0.001)
+    with open("/proc/%d/maps" % p.pid) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 6 and fields[1] == "r-xp" and fields[5].endswith("/libc.so.6"):
+                lo, hi = fields[0].split("-")
+                return p, int(lo, 16), int(hi, 16)
+    p.kill()
+    raise SystemExit("pid %d maps no libc.so.6 text" % p.pid)
+
+
+def sym_addresses(start, end, count):
+    """count addresses spread evenly over [start, end), as SymAddresses in
+    measure_syms.go."""
+    step = (end - start) // (count + 1)
+    return [start + (i + 1) * step for i in range(count)]
