@@ -1,11 +1,10 @@
 package bcc
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/gobcc/gobcc/internal/kallsyms"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -122,34 +121,20 @@ func BenchmarkClear(b *testing.B) {
 	reportRate(b, n, "entries/s")
 }
 
-// kallsymsText lists the addresses and names of /proc/kallsyms's function
-// symbols.
+// kallsymsText lists the addresses and names of the kernel's function
+// symbols, leaving out BPF programs, which may be unloaded before they are
+// looked up.
 func kallsymsText(b *testing.B) (addrs []uint64, names []string) {
 	b.Helper()
-	f, err := os.Open("/proc/kallsyms")
+	t, err := kallsyms.Load()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
-			continue
+	for sym := range t.All() {
+		if sym.Module != "bpf" {
+			addrs = append(addrs, sym.Addr)
+			names = append(names, sym.Name)
 		}
-		// BPF programs ("[bpf]") may be unloaded before they are looked up.
-		if len(fields) > 3 && fields[3] == "[bpf]" {
-			continue
-		}
-		addr, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil || addr == 0 {
-			continue
-		}
-		addrs = append(addrs, addr)
-		names = append(names, fields[2])
-	}
-	if len(addrs) == 0 {
-		testutil.RequireKernel(b, "/proc/kallsyms shows no addresses")
 	}
 	return addrs, names
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gobcc/gobcc/internal/kallsyms"
 	"os"
 	"slices"
 	"strconv"
@@ -362,34 +363,17 @@ var ErrNoSymbols = errors.New("/proc/kallsyms lists no function addresses")
 // with non-zero addresses, except BPF programs, in file order, as
 // scripts/bench/benchlib.py's text_symbols does.
 func TextSymbols() ([]TextSymbol, error) {
-	f, err := os.Open("/proc/kallsyms")
+	t, err := kallsyms.Load()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var syms []TextSymbol
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
-			continue
-		}
+	for sym := range t.All() {
 		// BPF programs and trampolines ("[bpf]") come and go with other
 		// processes' programs; a lookup of one unloaded meanwhile fails.
-		if len(fields) > 3 && fields[3] == "[bpf]" {
-			continue
+		if sym.Module != "bpf" {
+			syms = append(syms, TextSymbol{sym.Addr, sym.Name})
 		}
-		addr, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil || addr == 0 {
-			continue
-		}
-		syms = append(syms, TextSymbol{addr, fields[2]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(syms) == 0 {
-		return nil, ErrNoSymbols
 	}
 	return syms, nil
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"runtime"
 	"slices"
@@ -363,6 +364,18 @@ func parseHex(text []byte) (uint64, bool) {
 
 // Len reports how many symbols the table holds.
 func (t *Table) Len() int { return len(t.addrs) }
+
+// All iterates over the symbols in address order (aliases in the order
+// /proc/kallsyms lists them), with Offset 0.
+func (t *Table) All() iter.Seq[Symbol] {
+	return func(yield func(Symbol) bool) {
+		for i, a := range t.addrs {
+			if !yield(Symbol{Name: t.name(i), Module: t.module(i), Addr: a}) {
+				return
+			}
+		}
+	}
+}
 
 func (t *Table) name(i int) string {
 	m := t.metas[i]
