@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -54,15 +55,26 @@ func progIDs(t *testing.T, b *BPF) []uint32 {
 
 // requireProgsGone fails if any of the programs still exists. Attachments
 // hold programs: a program that outlives Close is still attached somewhere.
+// The kernel frees a program after an RCU grace period (and XDP detaches
+// through the network stack), so each gets up to two seconds to go.
 func requireProgsGone(t *testing.T, ids []uint32) {
 	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
 	for _, id := range ids {
-		fd, err := bpfsys.ProgGetFDByID(id)
-		if err == nil {
+		for {
+			fd, err := bpfsys.ProgGetFDByID(id)
+			if err != nil {
+				if !errors.Is(err, unix.ENOENT) && !errors.Is(err, bpfsys.ErrNoSuchObject) {
+					t.Errorf("program %d: %v", id, err)
+				}
+				break
+			}
 			unix.Close(fd)
-			t.Errorf("program %d still loaded after Close", id)
-		} else if !errors.Is(err, unix.ENOENT) && !errors.Is(err, bpfsys.ErrNoSuchObject) {
-			t.Errorf("program %d: %v", id, err)
+			if time.Now().After(deadline) {
+				t.Errorf("program %d still loaded after Close", id)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

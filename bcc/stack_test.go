@@ -191,6 +191,10 @@ func TestUserStackOfGoProgram(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// The Go runtime's sysmon thread calls getpid when it preempts a
+	// goroutine; without async preemption only the child's own call fires
+	// the probe.
+	t.Setenv("GODEBUG", "asyncpreemptoff=1")
 	c := usymtest.Start(t, filepath.Join(dir, "gochild"))
 	b, err := New(Options{Text: stackProg, CFlags: []string{cflags.Define("TEST_PID", c.PID)}})
 	if err != nil {
