@@ -533,7 +533,7 @@ loop:
 		}
 	}
 	if strings.Contains(errOut.String(), "another process is reading trace_pipe") {
-		t.Skip("trace_pipe is held by another reader")
+		testutil.RequireKernel(t, "trace_pipe is held by another reader")
 	}
 	if err != nil {
 		t.Fatalf("gobcc run --trace: %v\n%s", err, errOut.String())

@@ -2,6 +2,7 @@ package usym_test
 
 import (
 	"errors"
+	"github.com/gobcc/gobcc/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 func TestParseLDSOCacheMatchesLdconfig(t *testing.T) {
 	data, err := os.ReadFile(usym.LDSOCache)
 	if err != nil {
-		t.Skipf("no %s: %v", usym.LDSOCache, err)
+		testutil.RequireKernel(t, "no %s: %v", usym.LDSOCache, err)
 	}
 	entries, err := usym.ParseLDSOCache(data)
 	if err != nil {
@@ -25,7 +26,7 @@ func TestParseLDSOCacheMatchesLdconfig(t *testing.T) {
 	}
 	out, err := exec.Command("/sbin/ldconfig", "-p").Output()
 	if err != nil {
-		t.Skipf("ldconfig -p: %v", err)
+		testutil.RequireKernel(t, "ldconfig -p: %v", err)
 	}
 	want := map[string]bool{}
 	for _, l := range strings.Split(string(out), "\n") {
