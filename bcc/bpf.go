@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -383,14 +382,4 @@ func (b *BPF) Close() error {
 	b.ksyms.release()
 	b.usyms.release()
 	return errors.Join(errs...)
-}
-
-// sortedFuncNames is used where output order must be stable.
-func sortedFuncNames(m map[string]*Function) []string {
-	out := make([]string, 0, len(m))
-	for n := range m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
