@@ -125,16 +125,6 @@ func (r *pythonRun) wait() (*pyOutput, error) {
 	return r.out, r.err
 }
 
-// finished reports whether BCC Python has finished without waiting.
-func (r *pythonRun) finished() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
-	}
-}
-
 func runPython(plan *pyPlan) (*pyOutput, error) {
 	f, err := os.CreateTemp("", "parity-plan-*.json")
 	if err != nil {

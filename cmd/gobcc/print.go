@@ -79,8 +79,6 @@ func (s *tableSelection) Type() string { return "tables" }
 
 func (s *tableSelection) has(name string) bool { return s.all || s.names[name] }
 
-func (s *tableSelection) empty() bool { return !s.all && len(s.names) == 0 }
-
 // tablePrinter prints a program's tables as run's loop does. Its mutex is
 // shared with the trace stream so that lines never interleave.
 type tablePrinter struct {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -19,23 +18,6 @@ func TestNormalizeArgsJoinsDebugValue(t *testing.T) {
 			t.Errorf("normalizeArgs(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-}
-
-// histogramCases are slot counts exercising the narrow and wide layouts,
-// '+'-free bars, and leading zeros.
-var histogramCases = [][]uint64{
-	{0, 0, 0, 5, 17, 0, 3, 1},
-	{0, 1},
-	{0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 1000000, 3},
-	append(make([]uint64, 40), 7, 0, 9),
-}
-
-func pythonList(vals []uint64) string {
-	s := make([]string, len(vals))
-	for i, v := range vals {
-		s[i] = fmt.Sprint(v)
-	}
-	return "[" + strings.Join(s, ",") + "]"
 }
 
 func TestExitCodeOfUsageError(t *testing.T) {
