@@ -22,37 +22,9 @@ from bcc import BPF
 # As eventbench.ProducerEnv.
 PRODUCER_ENV = "GOBCC_BENCH_EVENTS_PRODUCER"
 
-# As eventbench.Program.
-PROG = r"""
-struct data_t { u32 pid; u32 cpu; u64 seq; u64 ts; char comm[8]; };
-#ifdef RING_BYTES
-BPF_RINGBUF_OUTPUT(events, RING_BYTES / 4096);
-#else
-BPF_PERF_OUTPUT(events);
-#endif
-BPF_PERCPU_ARRAY(stats, u64, 2);
-BPF_ARRAY(target, u32, 1);
-TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
-    int zero = 0;
-    u32 *tgid = target.lookup(&zero);
-    if (!tgid || bpf_get_current_pid_tgid() >> 32 != *tgid)
-        return 0;
-    struct data_t d = {};
-    d.pid = *tgid;
-    d.cpu = bpf_get_smp_processor_id();
-    d.ts = bpf_ktime_get_ns();
-    bpf_get_current_comm(&d.comm, sizeof(d.comm));
-#ifdef RING_BYTES
-    int failed = events.ringbuf_output(&d, sizeof(d), 0) != 0;
-#else
-    int failed = events.perf_submit(args, &d, sizeof(d)) != 0;
-#endif
-    u64 *c = stats.lookup(&failed);
-    if (c)
-        (*c)++;
-    return 0;
-}
-"""
+# The same program as eventbench.Program (Go) loads.
+PROG = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                         "internal", "benchcmp", "eventbench", "events.bcc")).read()
 
 
 def cpu_time():

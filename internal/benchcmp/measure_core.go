@@ -394,21 +394,32 @@ func newSymbolsBPF() (*bcc.BPF, error) {
 	return bcc.New(bcc.Options{Text: "BPF_ARRAY(unused, u64, 1);\n", Name: "symbols.c"})
 }
 
-func measureKsym(p Params) (float64, error) {
-	n, err := p.Int("n", 200000)
+// symbolSample prepares a symbol lookup row: n kernel function symbols
+// (parameter "n", default defaultN) and a BPF object to look them up with,
+// which the caller closes.
+func symbolSample(p Params, defaultN int) ([]TextSymbol, *bcc.BPF, error) {
+	n, err := p.Int("n", defaultN)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	syms, err := TextSymbols()
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	sample := SymbolSample(syms, n)
 	b, err := newSymbolsBPF()
+	if err != nil {
+		return nil, nil, err
+	}
+	return SymbolSample(syms, n), b, nil
+}
+
+func measureKsym(p Params) (float64, error) {
+	sample, b, err := symbolSample(p, 200000)
 	if err != nil {
 		return 0, err
 	}
 	defer b.Close()
+	n := len(sample)
 	// The first lookup loads kallsyms, in both front ends: not timed.
 	if name := b.Ksym(sample[0].Addr + 1); name == "[unknown]" {
 		return 0, fmt.Errorf("Ksym(%#x) is unknown", sample[0].Addr+1)
@@ -428,20 +439,12 @@ func measureKsym(p Params) (float64, error) {
 }
 
 func measureKsymName(p Params) (float64, error) {
-	n, err := p.Int("n", 100000)
-	if err != nil {
-		return 0, err
-	}
-	syms, err := TextSymbols()
-	if err != nil {
-		return 0, err
-	}
-	sample := SymbolSample(syms, n)
-	b, err := newSymbolsBPF()
+	sample, b, err := symbolSample(p, 100000)
 	if err != nil {
 		return 0, err
 	}
 	defer b.Close()
+	n := len(sample)
 	if _, err := b.KsymName(sample[0].Name); err != nil {
 		return 0, err
 	}

@@ -17,6 +17,7 @@
 package eventbench
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -33,39 +34,11 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 )
 
-// Program is the tracepoint program, the same text as PROG in
-// scripts/bench_events_bcc.py. -DRING_BYTES=N selects a ring buffer of N
-// bytes instead of a perf buffer.
-const Program = `
-struct data_t { u32 pid; u32 cpu; u64 seq; u64 ts; char comm[8]; };
-#ifdef RING_BYTES
-BPF_RINGBUF_OUTPUT(events, RING_BYTES / 4096);
-#else
-BPF_PERF_OUTPUT(events);
-#endif
-BPF_PERCPU_ARRAY(stats, u64, 2);
-BPF_ARRAY(target, u32, 1);
-TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
-    int zero = 0;
-    u32 *tgid = target.lookup(&zero);
-    if (!tgid || bpf_get_current_pid_tgid() >> 32 != *tgid)
-        return 0;
-    struct data_t d = {};
-    d.pid = *tgid;
-    d.cpu = bpf_get_smp_processor_id();
-    d.ts = bpf_ktime_get_ns();
-    bpf_get_current_comm(&d.comm, sizeof(d.comm));
-#ifdef RING_BYTES
-    int failed = events.ringbuf_output(&d, sizeof(d), 0) != 0;
-#else
-    int failed = events.perf_submit(args, &d, sizeof(d)) != 0;
-#endif
-    u64 *c = stats.lookup(&failed);
-    if (c)
-        (*c)++;
-    return 0;
-}
-`
+// Program is the tracepoint program (events.bcc), which
+// scripts/bench_events_bcc.py loads too.
+//
+//go:embed events.bcc
+var Program string
 
 // Event is the record the program sends (struct data_t).
 type Event struct {
