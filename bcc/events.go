@@ -34,7 +34,8 @@ type Event struct {
 //		...
 //	}
 //
-// It opens its own reader (opts apply to perf buffers), waits for records
+// It opens its own reader (opts apply to perf buffers; of them only
+// MaxBatchDelay and NoSpin to ring buffers), waits for records
 // until ctx is done or the loop stops, and frees the reader when the loop
 // ends. Losses arrive as Events with Lost set. When ctx is done the
 // iteration ends without an error; when the BPF object is closed it ends
@@ -65,7 +66,7 @@ func (t *Table) Events(ctx context.Context, opts PerfBufferOptions) iter.Seq2[Ev
 		case MapRingbuf:
 			reader, err = t.openRingBuffer(func(data []byte) {
 				pending = append(pending, Event{CPU: -1, Data: append([]byte(nil), data...)})
-			}, p, true)
+			}, RingBufferOptions{MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin}, p, true)
 			if err != nil {
 				p.close()
 				yield(Event{}, err)

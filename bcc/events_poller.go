@@ -12,10 +12,14 @@ import (
 )
 
 // ringSource is one readable ring: a perf buffer's ring for one CPU or a
-// BPF ring buffer. consume reads every record available now, calling the
-// source's callbacks, and returns how many records it handed on.
+// BPF ring buffer.
 type ringSource interface {
-	consume() int
+	// consume reads every record available now, calling the source's
+	// callbacks, and returns how many records it handed on and how many
+	// bytes of the ring they took.
+	consume() (records, bytes int)
+	// pacing says how the ring may be waited for (see pacer).
+	pacing() sourcePacing
 }
 
 // poller waits on many rings with one epoll descriptor, as libbcc's
@@ -37,6 +41,7 @@ type poller struct {
 	sources  map[uint64]ringSource
 	nextID   uint64 // ids stay below 2^31: they travel in epoll's 32-bit Fd
 	events   []unix.EpollEvent
+	pace     pacer // guarded by dispatch
 }
 
 // wakeID is the epoll data of the wake eventfd; sources count from 1.
@@ -84,7 +89,17 @@ func (p *poller) add(fd int, src ringSource) (uint64, error) {
 		return 0, err
 	}
 	p.sources[id] = src
+	p.repace()
 	return id, nil
+}
+
+// repace gives the pacer the sources' pacing; the caller holds dispatch.
+func (p *poller) repace() {
+	all := make([]sourcePacing, 0, len(p.sources))
+	for _, src := range p.sources {
+		all = append(all, src.pacing())
+	}
+	p.pace.setSources(all)
 }
 
 // remove stops watching fd. It returns once no callback of src runs.
@@ -98,6 +113,7 @@ func (p *poller) remove(fd int, id uint64) {
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	delete(p.sources, id)
+	p.repace()
 }
 
 func (p *poller) empty() bool {
@@ -112,53 +128,122 @@ var errWoken = errors.New("poll woken")
 // poll waits up to timeout (negative: no limit; zero: do not wait) for
 // rings with records, reads them all and returns how many records were
 // handed to callbacks.
+//
+// How it waits depends on the pacer: while records arrive fast it waits
+// a short batching delay (asleep, or on the CPU) and reads whatever came;
+// otherwise it waits in epoll_wait for the kernel's wake-up, reading the
+// rings every flush interval if some ring does not wake it per record.
 func (p *poller) poll(timeout time.Duration) (int, error) {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}
-	ms := -1
+	start := time.Now()
+	p.dispatch.Lock()
+	delay, spin, flush := p.pace.delay, p.pace.spin, p.pace.flush
+	p.dispatch.Unlock()
 	if timeout >= 0 {
-		// Round up so that a sub-millisecond timeout still waits.
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+		delay = min(delay, timeout)
+	}
+	if delay > 0 {
+		n, err := p.batch(delay, spin)
+		if n > 0 || err != nil {
+			return n, err
+		}
+		// The rate dropped: wait for the kernel below.
 	}
 	if p.events == nil {
 		p.events = make([]unix.EpollEvent, 64)
 	}
-	var n int
-	var err error
 	for {
-		n, err = unix.EpollWait(p.epfd, p.events, ms)
-		if err != unix.EINTR {
-			break
+		wait := time.Duration(-1)
+		if timeout >= 0 {
+			wait = max(0, timeout-time.Since(start))
+		}
+		if flush > 0 && (wait < 0 || wait > flush) {
+			wait = flush
+		}
+		n, err := p.epollWait(wait)
+		if err != nil {
+			return 0, err
+		}
+		if p.closed.Load() {
+			return 0, ErrClosed
+		}
+		woken := false
+		for i := 0; i < n; i++ {
+			if uint64(uint32(p.events[i].Fd)) == wakeID {
+				p.drainWake()
+				woken = true
+			}
+		}
+		// Read every ring, not only those epoll named: an empty ring
+		// costs one atomic load, and records below a perf buffer's
+		// wake-up threshold (or written while we slept) are delivered
+		// now rather than stranded. This is where gobcc differs from
+		// perf_reader_poll.
+		p.dispatch.Lock()
+		total := p.consumeSources()
+		p.dispatch.Unlock()
+		switch {
+		case total > 0:
+			return total, nil
+		case woken:
+			return 0, errWoken
+		case n > 0 || (timeout >= 0 && time.Since(start) >= timeout):
+			// A wake-up with nothing to read (another reader got there
+			// first) or the caller's time is up.
+			return 0, nil
 		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("epoll_wait: %w", err)
+}
+
+// batch waits delay, on the CPU if spin, then reads every ring. It
+// returns errWoken if wake interrupted it before anything was read.
+func (p *poller) batch(delay time.Duration, spin bool) (int, error) {
+	var woken bool
+	if spin {
+		woken = spinUntil(time.Now().Add(delay), p.closed.Load)
+	} else {
+		var err error
+		if woken, err = sleepOrWake(p.wakeFD, delay); err != nil {
+			return 0, fmt.Errorf("ppoll: %w", err)
+		}
+		if woken {
+			p.drainWake()
+		}
 	}
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}
 	p.dispatch.Lock()
-	defer p.dispatch.Unlock()
-	woken := false
-	for i := 0; i < n; i++ {
-		if uint64(uint32(p.events[i].Fd)) == wakeID {
-			var buf [8]byte
-			unix.Read(p.wakeFD, buf[:])
-			woken = true
-		}
-	}
-	// Read every ring, not only those epoll named: an empty ring costs
-	// one atomic load, and records below a perf buffer's WakeupEvents (or
-	// written while we slept) are delivered now rather than stranded until
-	// a Consume. This is where gobcc differs from perf_reader_poll.
 	total := p.consumeSources()
-	if woken && total == 0 {
+	p.dispatch.Unlock()
+	if total == 0 && woken {
 		return 0, errWoken
 	}
 	return total, nil
+}
+
+// epollWait waits up to wait (negative: no limit) and returns how many
+// events it put in p.events.
+func (p *poller) epollWait(wait time.Duration) (int, error) {
+	ms := -1
+	if wait >= 0 {
+		// Round up so that a sub-millisecond wait still waits.
+		ms = int((wait + time.Millisecond - 1) / time.Millisecond)
+	}
+	for {
+		n, err := unix.EpollWait(p.epfd, p.events, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("epoll_wait: %w", err)
+		}
+		return n, nil
+	}
 }
 
 // consumeAll reads every ring whether or not epoll says it is ready (BCC's
@@ -172,13 +257,23 @@ func (p *poller) consumeAll() (int, error) {
 	return p.consumeSources(), nil
 }
 
-// consumeSources reads every ring; the caller holds dispatch.
+// consumeSources reads every ring and tells the pacer what it found; the
+// caller holds dispatch.
 func (p *poller) consumeSources() int {
-	total := 0
+	records, bytes := 0, 0
 	for _, src := range p.sources {
-		total += src.consume()
+		n, b := src.consume()
+		records += n
+		bytes += b
 	}
-	return total
+	p.pace.observe(time.Now(), records, bytes)
+	return records
+}
+
+// drainWake resets the wake eventfd after it woke a wait.
+func (p *poller) drainWake() {
+	var buf [8]byte
+	unix.Read(p.wakeFD, buf[:])
 }
 
 // lockOpen takes life (shared, so Close waits) then dispatch, the order

@@ -36,10 +36,36 @@ type PerfBufferOptions struct {
 	// dropped because a ring was full, each time it reports a loss (BCC's
 	// lost_cb). Losses are counted in LostCount either way.
 	LostCallback func(lost uint64)
-	// WakeupEvents is how many records the kernel writes before it wakes a
-	// poll; default 1 (BCC's wakeup_events). Larger values save wake-ups at
-	// high rates; PerfBufferConsume reads the remainder.
+	// WakeupEvents is how many records the kernel writes to a CPU's ring
+	// before it wakes a waiting poll. 0, the default, lets gobcc choose:
+	// the kernel wakes a poll when an eighth of a ring has filled, and a
+	// waiting poll also reads the rings every FlushInterval, so a lone
+	// record waits at most that long. 1 is BCC's setting (wakeup_events
+	// 1): a wake-up per record, so each is read at once, but each costs
+	// the CPU that wrote it an interrupt — on the test VM about 5 µs, which
+	// held the traced program to 141k records/s against 593k/s with 64.
+	// Above 1, the kernel wakes a poll every WakeupEvents records, and
+	// FlushInterval reads the rest.
 	WakeupEvents int
+	// FlushInterval is how often a waiting poll reads rings that have not
+	// woken it, when WakeupEvents is not 1; default DefaultFlushInterval
+	// (10 ms). Negative: never, leaving records below the wake-up
+	// threshold to PerfBufferConsume as BCC does.
+	FlushInterval time.Duration
+	// MaxBatchDelay bounds how long a poll may let records gather while
+	// they arrive fast (over 5000/s) before reading them in one batch;
+	// default DefaultMaxBatchDelay (1 ms), lowered further so that a
+	// small ring cannot fill meanwhile. While the rings would fill within
+	// a few milliseconds the poll waits on the CPU rather than asleep
+	// (see the pacing notes in docs/design-events.md). Negative turns
+	// batching off: every poll waits for the kernel's wake-up, as BCC's
+	// does. Records arriving slowly are read as soon as the kernel reports
+	// them either way.
+	MaxBatchDelay time.Duration
+	// NoSpin makes polls always wait asleep, never on the CPU: less CPU
+	// at high rates, at the price of loss when the machine wakes the
+	// reader late (see DefaultMaxBatchDelay).
+	NoSpin bool
 }
 
 // PerfBuffer reads a BPF_PERF_OUTPUT table: one ring per online CPU, each
@@ -50,6 +76,9 @@ type PerfBuffer struct {
 	table     *Table
 	callback  func(cpu int, data []byte)
 	lostCB    func(uint64)
+	maxDelay  time.Duration
+	noSpin    bool
+	flush     time.Duration // 0: the kernel wakes a poll per record
 	rings     []*perfRing
 	poller    *poller
 	ownPoller bool // a private poller (Events) that Close also closes
@@ -108,10 +137,17 @@ func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOption
 	if opts.PageCount < 0 || opts.PageCount&(opts.PageCount-1) != 0 {
 		return nil, fmt.Errorf("table %s: PageCount %d: %w", t.name, opts.PageCount, ErrPageCount)
 	}
-	if opts.WakeupEvents <= 0 {
-		opts.WakeupEvents = 1
+	if opts.WakeupEvents < 0 {
+		return nil, fmt.Errorf("table %s: WakeupEvents %d is negative", t.name, opts.WakeupEvents)
 	}
-	pb := &PerfBuffer{table: t, callback: callback, lostCB: opts.LostCallback, poller: p, ownPoller: ownPoller}
+	pb := &PerfBuffer{table: t, callback: callback, lostCB: opts.LostCallback, maxDelay: opts.MaxBatchDelay, noSpin: opts.NoSpin, poller: p, ownPoller: ownPoller}
+	if opts.WakeupEvents != 1 {
+		pb.flush = opts.FlushInterval
+		if pb.flush == 0 {
+			pb.flush = DefaultFlushInterval
+		}
+		pb.flush = max(pb.flush, 0)
+	}
 	if err := t.b.events.register(t, pb); err != nil {
 		return nil, err
 	}
@@ -143,7 +179,11 @@ func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOption
 	return pb, nil
 }
 
+// openPerfRing opens and maps one CPU's ring. wakeup is WakeupEvents;
+// 0 wakes a poll when an eighth of the ring has filled (a byte watermark,
+// so the ring cannot fill before a wake-up whatever the record size).
 func openPerfRing(pb *PerfBuffer, cpu, pages, wakeup int) (*perfRing, error) {
+	pageSize := os.Getpagesize()
 	attr := unix.PerfEventAttr{
 		Type:        unix.PERF_TYPE_SOFTWARE,
 		Config:      unix.PERF_COUNT_SW_BPF_OUTPUT,
@@ -152,11 +192,14 @@ func openPerfRing(pb *PerfBuffer, cpu, pages, wakeup int) (*perfRing, error) {
 		Sample:      1,
 		Wakeup:      uint32(wakeup),
 	}
+	if wakeup == 0 {
+		attr.Bits |= unix.PerfBitWatermark
+		attr.Wakeup = uint32(max(pages*pageSize/8, 1))
+	}
 	fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("perf_event_open(BPF output, CPU %d): %w", cpu, err)
 	}
-	pageSize := os.Getpagesize()
 	mem, err := unix.Mmap(fd, 0, (pages+1)*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		unix.Close(fd)
@@ -185,10 +228,11 @@ const (
 // after the records (release); we read it with an atomic load (acquire)
 // and hand space back by storing data_tail after each record, so the
 // kernel can reuse it while later records are still being read.
-func (r *perfRing) consume() int {
+func (r *perfRing) consume() (records, bytes int) {
 	n := 0
 	head := atomic.LoadUint64(&r.meta.Data_head)
 	tail := r.meta.Data_tail // only this reader writes it
+	start := tail
 	size := uint64(len(r.data))
 	reloaded := false
 	for tail < head {
@@ -242,7 +286,11 @@ func (r *perfRing) consume() int {
 	}
 	atomic.StoreUint64(&r.meta.Data_tail, tail)
 	r.pb.received.Add(uint64(n))
-	return n
+	return n, int(tail - start)
+}
+
+func (r *perfRing) pacing() sourcePacing {
+	return sourcePacing{capacity: len(r.data), maxDelay: batchLimit(len(r.data), r.pb.maxDelay), flush: r.pb.flush, noSpin: r.pb.noSpin}
 }
 
 func (r *perfRing) close() {
@@ -291,7 +339,8 @@ func (pb *PerfBuffer) Consume() int {
 	defer pb.poller.dispatch.Unlock()
 	for _, r := range pb.rings {
 		if r.mem != nil {
-			n += r.consume()
+			records, _ := r.consume()
+			n += records
 		}
 	}
 	return n

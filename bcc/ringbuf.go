@@ -17,6 +17,8 @@ import (
 type RingBuffer struct {
 	table     *Table
 	callback  func(data []byte)
+	maxDelay  time.Duration
+	noSpin    bool
 	poller    *poller
 	ownPoller bool
 	id        uint64
@@ -50,7 +52,9 @@ const (
 // The kernel counts no losses for ring buffers: a full ring makes the
 // program's bpf_ringbuf_output fail or bpf_ringbuf_reserve return NULL,
 // and only the program can count that (see docs/api-events.md).
-func (t *Table) OpenRingBuffer(callback func(data []byte)) (*RingBuffer, error) {
+//
+// opts, at most one, tunes the reader; the zero value is the default.
+func (t *Table) OpenRingBuffer(callback func(data []byte), opts ...RingBufferOptions) (*RingBuffer, error) {
 	if callback == nil {
 		return nil, fmt.Errorf("table %s: OpenRingBuffer: nil callback", t.name)
 	}
@@ -58,10 +62,31 @@ func (t *Table) OpenRingBuffer(callback func(data []byte)) (*RingBuffer, error) 
 	if err != nil {
 		return nil, err
 	}
-	return t.openRingBuffer(callback, p, false)
+	var o RingBufferOptions
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		return nil, fmt.Errorf("table %s: OpenRingBuffer: %d option values, want at most 1", t.name, len(opts))
+	}
+	return t.openRingBuffer(callback, o, p, false)
 }
 
-func (t *Table) openRingBuffer(callback func([]byte), p *poller, ownPoller bool) (*RingBuffer, error) {
+// RingBufferOptions tune a ring buffer's reader.
+type RingBufferOptions struct {
+	// MaxBatchDelay bounds how long a poll may let records gather while
+	// they arrive fast (over 5000/s) before reading them in one batch;
+	// default DefaultMaxBatchDelay (1 ms), lowered further so that a
+	// small ring cannot fill meanwhile. Negative turns batching off: every
+	// poll waits for the kernel's wake-up, as BCC's does.
+	MaxBatchDelay time.Duration
+	// NoSpin makes polls always wait asleep, never on the CPU (see
+	// PerfBufferOptions.NoSpin).
+	NoSpin bool
+}
+
+func (t *Table) openRingBuffer(callback func([]byte), opts RingBufferOptions, p *poller, ownPoller bool) (*RingBuffer, error) {
 	if t.mapType != MapRingbuf {
 		return nil, fmt.Errorf("table %s is a %s, not a ringbuf (BPF_RINGBUF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
 	}
@@ -69,7 +94,7 @@ func (t *Table) openRingBuffer(callback func([]byte), p *poller, ownPoller bool)
 	if fd < 0 {
 		return nil, ErrClosed
 	}
-	rb := &RingBuffer{table: t, callback: callback, poller: p, ownPoller: ownPoller}
+	rb := &RingBuffer{table: t, callback: callback, maxDelay: opts.MaxBatchDelay, noSpin: opts.NoSpin, poller: p, ownPoller: ownPoller}
 	if err := t.b.events.register(t, rb); err != nil {
 		return nil, err
 	}
@@ -103,12 +128,13 @@ func (t *Table) openRingBuffer(callback func([]byte), p *poller, ownPoller bool)
 // records are consumed in order, so reading stops at the first busy one.
 // consumer_pos is stored after each record, as libbpf does, so the space
 // is reusable at once.
-func (rb *RingBuffer) consume() int {
+func (rb *RingBuffer) consume() (records, bytes int) {
 	if rb.data == nil {
-		return 0
+		return 0, 0
 	}
 	n := 0
 	cons := atomic.LoadUint64(rb.consPos)
+	start := cons
 	for {
 		prod := atomic.LoadUint64(rb.prodPos)
 		if cons >= prod {
@@ -136,7 +162,12 @@ func (rb *RingBuffer) consume() int {
 		}
 	}
 	rb.received.Add(uint64(n))
-	return n
+	return n, int(cons - start)
+}
+
+func (rb *RingBuffer) pacing() sourcePacing {
+	capacity := len(rb.data) / 2 // the data pages are mapped twice
+	return sourcePacing{capacity: capacity, maxDelay: batchLimit(capacity, rb.maxDelay), noSpin: rb.noSpin}
 }
 
 // ReceivedCount is the number of records handed to the callback so far.
@@ -157,7 +188,8 @@ func (rb *RingBuffer) Poll(timeout time.Duration) (int, error) {
 func (rb *RingBuffer) Consume() int {
 	rb.poller.dispatch.Lock()
 	defer rb.poller.dispatch.Unlock()
-	return rb.consume()
+	n, _ := rb.consume()
+	return n
 }
 
 // Close stops reading and unmaps the ring; the table stays usable. It

@@ -128,8 +128,11 @@ type Config struct {
 	Decode bool
 	// Pages is the perf buffer's pages per CPU (default 8).
 	Pages int
-	// Wakeup is the perf buffer's WakeupEvents (default 1).
+	// Wakeup is the perf buffer's WakeupEvents (0: gobcc's default).
 	Wakeup int
+	// MaxBatchDelay is the reader's MaxBatchDelay (0: gobcc's default;
+	// negative: no batching, a wake-up per record as BCC Python has).
+	MaxBatchDelay time.Duration
 	// RingBytes is the ring buffer's size (default 64 KiB).
 	RingBytes int
 	// ProducerCPU and ConsumerCPU pin the two sides; -1 leaves one free.
@@ -179,9 +182,6 @@ var ErrBadConfig = errors.New("bad event benchmark configuration")
 func NewConsumer(cfg Config) (*Consumer, error) {
 	if cfg.Pages <= 0 {
 		cfg.Pages = 8
-	}
-	if cfg.Wakeup <= 0 {
-		cfg.Wakeup = 1
 	}
 	if cfg.RingBytes <= 0 {
 		cfg.RingBytes = 64 << 10
@@ -246,14 +246,14 @@ func (c *Consumer) open() error {
 		}
 	}
 	if c.cfg.Transport == "ring" {
-		if _, err := events.OpenRingBuffer(onData); err != nil {
+		if _, err := events.OpenRingBuffer(onData, bcc.RingBufferOptions{MaxBatchDelay: c.cfg.MaxBatchDelay}); err != nil {
 			return err
 		}
 		c.poll = c.b.RingBufferPoll
 		return nil
 	}
 	c.pb, err = events.OpenPerfBuffer(func(_ int, data []byte) { onData(data) },
-		bcc.PerfBufferOptions{PageCount: c.cfg.Pages, WakeupEvents: c.cfg.Wakeup})
+		bcc.PerfBufferOptions{PageCount: c.cfg.Pages, WakeupEvents: c.cfg.Wakeup, MaxBatchDelay: c.cfg.MaxBatchDelay})
 	c.poll = c.b.PerfBufferPoll
 	return err
 }
