@@ -133,6 +133,8 @@ type Config struct {
 	// MaxBatchDelay is the reader's MaxBatchDelay (0: gobcc's default;
 	// negative: no batching, a wake-up per record as BCC Python has).
 	MaxBatchDelay time.Duration
+	// NoSpin is the reader's NoSpin: polls never wait on the CPU.
+	NoSpin bool
 	// RingBytes is the ring buffer's size (default 64 KiB).
 	RingBytes int
 	// ProducerCPU and ConsumerCPU pin the two sides; -1 leaves one free.
@@ -142,6 +144,24 @@ type Config struct {
 	Producer string
 }
 
+// settings names the reader settings that differ from gobcc's defaults.
+func (cfg Config) settings() string {
+	var s []string
+	if cfg.Wakeup != 0 {
+		s = append(s, fmt.Sprintf("WakeupEvents %d", cfg.Wakeup))
+	}
+	switch {
+	case cfg.MaxBatchDelay < 0:
+		s = append(s, "no batching")
+	case cfg.MaxBatchDelay > 0:
+		s = append(s, fmt.Sprintf("MaxBatchDelay %v", cfg.MaxBatchDelay))
+	}
+	if cfg.NoSpin {
+		s = append(s, "NoSpin")
+	}
+	return strings.Join(s, ", ")
+}
+
 // Result is one trial, in the JSON form scripts/bench_events.sh collects.
 type Result struct {
 	Impl      string  `json:"impl"`
@@ -149,6 +169,7 @@ type Result struct {
 	Size      int     `json:"buffer_bytes"`
 	Decode    bool    `json:"decode"`
 	Wakeup    int     `json:"wakeup_events,omitempty"`
+	Settings  string  `json:"settings,omitempty"` // gobcc's reader settings when not the defaults
 	Target    int     `json:"target_rate"`
 	Achieved  float64 `json:"achieved_rate"`
 	Submitted uint64  `json:"submitted"` // attempts counted in-kernel
@@ -246,14 +267,14 @@ func (c *Consumer) open() error {
 		}
 	}
 	if c.cfg.Transport == "ring" {
-		if _, err := events.OpenRingBuffer(onData, bcc.RingBufferOptions{MaxBatchDelay: c.cfg.MaxBatchDelay}); err != nil {
+		if _, err := events.OpenRingBuffer(onData, bcc.RingBufferOptions{MaxBatchDelay: c.cfg.MaxBatchDelay, NoSpin: c.cfg.NoSpin}); err != nil {
 			return err
 		}
 		c.poll = c.b.RingBufferPoll
 		return nil
 	}
 	c.pb, err = events.OpenPerfBuffer(func(_ int, data []byte) { onData(data) },
-		bcc.PerfBufferOptions{PageCount: c.cfg.Pages, WakeupEvents: c.cfg.Wakeup, MaxBatchDelay: c.cfg.MaxBatchDelay})
+		bcc.PerfBufferOptions{PageCount: c.cfg.Pages, WakeupEvents: c.cfg.Wakeup, MaxBatchDelay: c.cfg.MaxBatchDelay, NoSpin: c.cfg.NoSpin})
 	c.poll = c.b.PerfBufferPoll
 	return err
 }
@@ -351,6 +372,7 @@ func (c *Consumer) Trial(rate int, dur time.Duration) (Result, error) {
 		res.Lost = c.pb.LostCount() - lostBefore
 		res.Wakeup = c.cfg.Wakeup
 	}
+	res.Settings = c.cfg.settings()
 	res.ZeroLoss = res.Failed == 0 && res.Received == res.Submitted && res.Lost == 0
 	return res, nil
 }

@@ -6,7 +6,7 @@
 // this binary as its producer (see eventbench.ProducerEnv). `make bench`
 // measures the same thing as a climb (internal/benchcmp rows events/*).
 //
-//	events -transport perf|ring [-decode] [-pages N] [-ringbytes N] [-wakeup N] -rates R1,R2,... -dur D
+//	events -transport perf|ring [-decode] [-pages N] [-ringbytes N] [-wakeup N] [-batch D] [-nospin] -rates R1,R2,... -dur D
 package main
 
 import (
@@ -30,6 +30,7 @@ func main() {
 	flag.IntVar(&cfg.RingBytes, "ringbytes", 64<<10, "ring buffer size")
 	flag.IntVar(&cfg.Wakeup, "wakeup", 0, "perf buffer WakeupEvents (0: gobcc's default)")
 	flag.DurationVar(&cfg.MaxBatchDelay, "batch", 0, "MaxBatchDelay (0: default, negative: no batching)")
+	flag.BoolVar(&cfg.NoSpin, "nospin", false, "NoSpin: polls never wait on the CPU")
 	rates := flag.String("rates", "50000,100000", "target rates to try, ascending")
 	flag.IntVar(&cfg.ProducerCPU, "producer-cpu", 1, "CPU the producer runs on (-1: any)")
 	flag.IntVar(&cfg.ConsumerCPU, "consumer-cpu", 0, "CPU this process runs on (-1: any)")
