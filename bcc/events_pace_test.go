@@ -359,3 +359,29 @@ func TestPerfBufferNegativeWakeup(t *testing.T) {
 		t.Error("WakeupEvents -1 accepted")
 	}
 }
+
+// A quiet poller reads the rings less and less often, up to 8 times the
+// flush interval, and returns to the interval once records come.
+func TestPacerFlushBackoff(t *testing.T) {
+	var pc pacer
+	pc.setSources([]sourcePacing{{capacity: 32 << 10, maxDelay: time.Millisecond, flush: 10 * time.Millisecond}})
+	var got []time.Duration
+	for i := 0; i < 6; i++ {
+		got = append(got, pc.flushWait())
+		pc.quiet++
+	}
+	want := []time.Duration{10, 20, 40, 80, 80, 80}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("flush waits %v, want %v ms", got, want)
+		}
+	}
+	pc.observe(time.Now(), 1, 48)
+	if w := pc.flushWait(); w != 10*time.Millisecond {
+		t.Errorf("after a record: %v", w)
+	}
+	pc.setSources([]sourcePacing{{capacity: 1 << 20}})
+	if w := pc.flushWait(); w != 0 {
+		t.Errorf("no flush needed: %v", w)
+	}
+}

@@ -141,7 +141,7 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 	}
 	start := time.Now()
 	p.dispatch.Lock()
-	delay, spin, flush := p.pace.delay, p.pace.spin, p.pace.flush
+	delay, spin := p.pace.delay, p.pace.spin
 	p.dispatch.Unlock()
 	if timeout >= 0 {
 		delay = min(delay, timeout)
@@ -161,7 +161,11 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 		if timeout >= 0 {
 			wait = max(0, timeout-time.Since(start))
 		}
-		if flush > 0 && (wait < 0 || wait > flush) {
+		p.dispatch.Lock()
+		flush := p.pace.flushWait()
+		p.dispatch.Unlock()
+		flushing := flush > 0 && (wait < 0 || wait > flush)
+		if flushing {
 			wait = flush
 		}
 		n, err := p.epollWait(wait)
@@ -185,6 +189,9 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 		// perf_reader_poll.
 		p.dispatch.Lock()
 		total := p.consumeSources()
+		if flushing && n == 0 && total == 0 {
+			p.pace.quiet++
+		}
 		p.dispatch.Unlock()
 		switch {
 		case total > 0:

@@ -40,7 +40,7 @@ type PerfBufferOptions struct {
 	// before it wakes a waiting poll. 0, the default, lets gobcc choose:
 	// the kernel wakes a poll when an eighth of a ring has filled, and a
 	// waiting poll also reads the rings every FlushInterval, so a lone
-	// record waits at most that long. 1 is BCC's setting (wakeup_events
+	// record waits at most that long (8 times that after a quiet spell). 1 is BCC's setting (wakeup_events
 	// 1): a wake-up per record, so each is read at once, but each costs
 	// the CPU that wrote it an interrupt — on the test VM about 5 µs, which
 	// held the traced program to 141k records/s against 593k/s with 64.
@@ -49,8 +49,9 @@ type PerfBufferOptions struct {
 	WakeupEvents int
 	// FlushInterval is how often a waiting poll reads rings that have not
 	// woken it, when WakeupEvents is not 1; default DefaultFlushInterval
-	// (10 ms). Negative: never, leaving records below the wake-up
-	// threshold to PerfBufferConsume as BCC does.
+	// (10 ms), stretched up to 8 times while reads find nothing.
+	// Negative: never, leaving records below the wake-up threshold to
+	// PerfBufferConsume as BCC does.
 	FlushInterval time.Duration
 	// MaxBatchDelay bounds how long a poll may let records gather while
 	// they arrive fast (over 5000/s) before reading them in one batch;

@@ -39,12 +39,13 @@ func init() {
 			Args:      args,
 			QuickArgs: quickArgs,
 			Note: "A producer process (CPU 1) calls getpid at a target rate; a sys_enter_getpid tracepoint sends a 32-byte record per call " +
-				"and counts submissions and failures in-kernel; the consumer (CPU 0) counts records in a callback (gobcc: PerfBufferPoll/RingBufferPoll; " +
-				"BCC: perf_buffer_poll/ring_buffer_poll). Climb of 1 s trials: the rate doubles from 50k/s while nothing is lost, then bisects between " +
-				"the highest lossless and lowest lossy rate (at most 8 trials, to 10%). The sample is the achieved rate of the best lossless trial; " +
-				"rates the producer cannot reach cap it. When the producer tops out before any loss (as on a 2-CPU machine), the row compares " +
-				"how fast the producer runs beside each consumer: a consumer that wakes for fewer records per wake-up costs the producer more. " +
-				"scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, perf wake-up batching).",
+				"and counts submissions and failures in-kernel; the consumer (CPU 0) counts records in a callback (gobcc: PerfBufferPoll/RingBufferPoll " +
+				"with default options; BCC: perf_buffer_poll/ring_buffer_poll). Climb of 1 s trials: the rate doubles from 50k/s while nothing is lost, " +
+				"then bisects between the highest lossless and lowest lossy rate (at most 8 trials, to 10%). The sample is the achieved rate of the " +
+				"best lossless trial; rates the producer cannot reach cap it. BCC's reader is woken per record, which slows the producer itself " +
+				"(about 135k/s here), so BCC's rows usually stop at the producer's limit; gobcc's paced reader (docs/design-events.md) lets the " +
+				"producer run near its own limit (about 600k/s), and its rows stop at the first loss, which on this VM comes from the vCPU being " +
+				"taken away for 1-4 ms (scripts/bench/stalls.c). scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, BCC's settings in gobcc, NoSpin).",
 		})
 	}
 }
