@@ -44,8 +44,8 @@ func init() {
 				"then bisects between the highest lossless and lowest lossy rate (at most 8 trials, to 10%). The sample is the achieved rate of the " +
 				"best lossless trial; rates the producer cannot reach cap it. BCC's reader is woken per record, which slows the producer itself " +
 				"(about 135k/s here), so BCC's rows usually stop at the producer's limit; gobcc's paced reader (docs/design-events.md) lets the " +
-				"producer run near its own limit (about 600k/s), and its rows stop at the first loss, which on this VM comes from the vCPU being " +
-				"taken away for 1-4 ms (scripts/bench/stalls.c). scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, BCC's settings in gobcc, NoSpin).",
+				"producer run near its own limit (about 600k/s), and its rows stop at the first loss, which on this VM comes from other tasks " +
+				"taking the reader's CPU for 1-9 ms at a time (scripts/bench/stalls.c, docs/design-events.md). scripts/bench_events.sh sweeps more settings (decoding, 1 MiB rings, BCC's settings in gobcc, NoSpin).",
 		})
 	}
 }
