@@ -220,7 +220,10 @@ var ringEventProg = strings.NewReplacer(
 
 // Records sent as fast as one thread can call getpid all arrive, through
 // both transports with their default settings, and polls read them in
-// batches rather than one wake-up each.
+// batches rather than one wake-up each. The rings are large (1 MiB per
+// CPU, 35 ms or more at the producer's ~600k records/s) so that other work
+// on the machine taking the reader's CPU for a few milliseconds cannot
+// make the test lose records.
 func TestBatchingUnderLoad(t *testing.T) {
 	for _, tc := range []struct{ name, src string }{{"perf", eventProg}, {"ring", ringEventProg}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,7 +233,7 @@ func TestBatchingUnderLoad(t *testing.T) {
 			var poll func(time.Duration) (int, error)
 			var lost func() uint64
 			if tc.name == "perf" {
-				pb, err := events.OpenPerfBuffer(func(int, []byte) { received.Add(1) }, PerfBufferOptions{PageCount: 64})
+				pb, err := events.OpenPerfBuffer(func(int, []byte) { received.Add(1) }, PerfBufferOptions{PageCount: 256})
 				if err != nil {
 					t.Fatal(err)
 				}
