@@ -304,13 +304,7 @@ func TestPerfBufferFlushInterval(t *testing.T) {
 		{"WakeupEvents 16", PerfBufferOptions{WakeupEvents: 16, FlushInterval: 2 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newEventBPF(t, eventProg)
-			if _, err := mustTable(t, b, "events").OpenPerfBuffer(func(int, []byte) {}, tc.opts); err != nil {
-				t.Fatal(err)
-			}
-			unlock := produceFromThisThread(t, b)
-			syscall.Getpid()
-			unlock()
+			b := sendOneRecord(t, tc.opts)
 			got := make(chan int, 1)
 			go func() {
 				n, err := b.PerfBufferPoll(-1)
@@ -330,13 +324,7 @@ func TestPerfBufferFlushInterval(t *testing.T) {
 		})
 	}
 	t.Run("flush off", func(t *testing.T) {
-		b := newEventBPF(t, eventProg)
-		if _, err := mustTable(t, b, "events").OpenPerfBuffer(func(int, []byte) {}, PerfBufferOptions{FlushInterval: -1}); err != nil {
-			t.Fatal(err)
-		}
-		unlock := produceFromThisThread(t, b)
-		syscall.Getpid()
-		unlock()
+		b := sendOneRecord(t, PerfBufferOptions{FlushInterval: -1})
 		got := make(chan error, 1)
 		go func() {
 			n, err := b.PerfBufferPoll(-1)
@@ -354,6 +342,20 @@ func TestPerfBufferFlushInterval(t *testing.T) {
 			t.Errorf("poll after Close: %v", err)
 		}
 	})
+}
+
+// sendOneRecord loads eventProg, opens its perf buffer with opts and
+// makes the program send one record.
+func sendOneRecord(t *testing.T, opts PerfBufferOptions) *BPF {
+	t.Helper()
+	b := newEventBPF(t, eventProg)
+	if _, err := mustTable(t, b, "events").OpenPerfBuffer(func(int, []byte) {}, opts); err != nil {
+		t.Fatal(err)
+	}
+	unlock := produceFromThisThread(t, b)
+	syscall.Getpid()
+	unlock()
+	return b
 }
 
 func TestPerfBufferNegativeWakeup(t *testing.T) {
