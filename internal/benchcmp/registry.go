@@ -66,6 +66,10 @@ type Measurement struct {
 	WallTime bool
 	// Note is a footnote for the report: what exactly is compared.
 	Note string
+	// Nice, when not zero, runs both sides' processes at this nice value
+	// (through nice(1)), for measurements that other work on the machine
+	// would otherwise disturb more than the code measured.
+	Nice int
 }
 
 // Params are a measurement's arguments as the gobcc side receives them.

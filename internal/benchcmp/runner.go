@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -141,6 +142,10 @@ func argList(args map[string]string) []string {
 func runSample(ctx context.Context, cfg Config, env []string, m *Measurement, name string, args []string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	if m.Nice != 0 {
+		args = append([]string{"-n", strconv.Itoa(m.Nice), name}, args...)
+		name = "nice"
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = cfg.Root
 	cmd.Env = env
