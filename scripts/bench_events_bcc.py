@@ -86,7 +86,11 @@ class Consumer:
         state["lost"] = 0
         env = dict(os.environ)
         env[PRODUCER_ENV] = "%d,%gs,%d" % (rate, dur, self.producer_cpu)
-        child = subprocess.Popen([self.producer], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        argv = [self.producer]
+        if self.producer_cpu >= 0:
+            # As eventbench: every thread of the producer on its CPU.
+            argv = ["taskset", "-c", str(self.producer_cpu)] + argv
+        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         target[target.Key(0)] = target.Leaf(child.pid)
         c0 = cpu_time()
         child.stdin.write(b"x")

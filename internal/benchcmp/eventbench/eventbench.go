@@ -300,6 +300,12 @@ func (c *Consumer) Trial(rate int, dur time.Duration) (Result, error) {
 		lostBefore = c.pb.LostCount()
 	}
 	child := exec.Command(c.cfg.Producer)
+	if c.cfg.ProducerCPU >= 0 {
+		// Every thread of the producer, not only the one that calls
+		// getpid: its Go runtime's other threads would otherwise run on
+		// the consumer's CPU now and then.
+		child = exec.Command("taskset", "-c", strconv.Itoa(c.cfg.ProducerCPU), c.cfg.Producer)
+	}
 	child.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%s,%d", ProducerEnv, rate, dur, c.cfg.ProducerCPU))
 	stdin, err := child.StdinPipe()
 	if err != nil {
