@@ -64,7 +64,8 @@ const (
 	// program's ppoll shows the same), long enough for an 8-page perf
 	// ring to overflow at 250k records/s. Spinning costs a CPU only while
 	// records arrive that fast — where BCC Python's reader is already
-	// busy all the time — and only on machines with more than one CPU.
+	// busy all the time — and only with more than one CPU and GOMAXPROCS
+	// above 1.
 	spinBelowFill = 8 * time.Millisecond
 )
 
@@ -111,8 +112,13 @@ func (pc *pacer) flushWait() time.Duration {
 	return pc.flush << min(pc.quiet, maxFlushBackoff)
 }
 
-// multiCPU: spinning needs a second CPU, for the producer.
+// multiCPU: spinning needs a second CPU, for the producer (NumCPU counts
+// the CPUs this process may run on).
 var multiCPU = runtime.NumCPU() > 1
+
+// canSpin reports whether a poll may wait on the CPU: with one CPU, or
+// one P for Go code, a spinning poll would take it from everything else.
+func canSpin() bool { return multiCPU && runtime.GOMAXPROCS(0) > 1 }
 
 // batchLimit is the longest delay a ring of capacity bytes allows under
 // maxDelay (0: DefaultMaxBatchDelay; negative: no batching).
@@ -178,7 +184,7 @@ func (pc *pacer) observe(now time.Time, records, bytes int) {
 		return
 	}
 	fill := time.Duration(float64(pc.capacity) / pc.byteRate * float64(time.Second))
-	pc.spin = multiCPU && !pc.noSpin && fill < spinBelowFill
+	pc.spin = !pc.noSpin && fill < spinBelowFill && canSpin()
 	if pc.spin {
 		// On the CPU a wait costs no system call, so read often: the
 		// emptier the ring, the longer a stall it survives.

@@ -41,7 +41,7 @@ func TestPacerDecisions(t *testing.T) {
 		{name: "NoSpin sleeps instead", capacity: perfRing, noSpin: true, perSec: 400_000, wantDelay: 427 * time.Microsecond, delayUpTo: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.needsTwo && !multiCPU {
+			if tc.needsTwo && !canSpin() {
 				t.Skip("spinning needs two CPUs") // not a kernel feature: this machine has one CPU
 			}
 			var pc pacer
@@ -138,6 +138,20 @@ func (f *fakeSource) pacing() sourcePacing {
 	return sourcePacing{capacity: 32 << 10, maxDelay: batchLimit(32<<10, 0)}
 }
 
+// With GOMAXPROCS 1 a poll never spins: it would starve the program's
+// other goroutines.
+func TestNoSpinWithOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var pc pacer
+	pc.setSources([]sourcePacing{{capacity: 32 << 10, maxDelay: batchLimit(32<<10, 0)}})
+	now := time.Unix(1000, 0)
+	pc.observe(now, 0, 0)
+	pc.observe(now.Add(time.Millisecond), 400, 400*48) // 400k/s: would spin
+	if pc.spin || pc.delay == 0 {
+		t.Errorf("GOMAXPROCS 1: spin %v, delay %v; want a sleep", pc.spin, pc.delay)
+	}
+}
+
 // A busy poller reads in batches without waiting for epoll, and close
 // stops a poll that is batching, asleep or spinning, promptly.
 func TestPollerBatchesAndClosesWhileBatching(t *testing.T) {
@@ -147,7 +161,7 @@ func TestPollerBatchesAndClosesWhileBatching(t *testing.T) {
 			name = "spinning"
 		}
 		t.Run(name, func(t *testing.T) {
-			if spin && !multiCPU {
+			if spin && !canSpin() {
 				t.Skip("spinning needs two CPUs")
 			}
 			before := runtime.NumGoroutine()
