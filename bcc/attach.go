@@ -140,11 +140,8 @@ func (b *BPF) AttachTracepoint(tp, fnName string) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kindTracepoint, tp, fnName) != nil {
-		return fmt.Errorf("tracepoint %s with %s: %w", tp, fnName, ErrAlreadyAttached)
+	if err := b.attachableLocked(kindTracepoint, tp, fnName, fmt.Sprintf("tracepoint %s with %s", tp, fnName)); err != nil {
+		return err
 	}
 	id, err := tracefs.TracepointID(cat, event)
 	if err != nil {
@@ -186,12 +183,9 @@ func (b *BPF) DetachTracepoint(tp string, fnName ...string) error {
 func (b *BPF) AttachRawTracepoint(tp, fnName string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kindRawTracepoint, tp, "") != nil {
-		// The kernel would allow it; BCC refuses a second attach by name.
-		return fmt.Errorf("raw tracepoint %s: %w", tp, ErrAlreadyAttached)
+	// The kernel would allow a second attach; BCC refuses it by name.
+	if err := b.attachableLocked(kindRawTracepoint, tp, "", "raw tracepoint "+tp); err != nil {
+		return err
 	}
 	f, err := b.loadFuncLocked(fnName, RawTracepoint, AttachNone)
 	if err != nil {
@@ -211,6 +205,19 @@ func (b *BPF) AttachRawTracepoint(tp, fnName string) error {
 // DetachRawTracepoint detaches what is attached to the raw tracepoint tp.
 func (b *BPF) DetachRawTracepoint(tp string) error {
 	return b.detach(kindRawTracepoint, tp, nil)
+}
+
+// attachableLocked checks, with b.mu held, that b is open and that kind
+// is not attached to target with fn yet; what names the attachment in
+// the error.
+func (b *BPF) attachableLocked(kind attachKind, target, fn, what string) error {
+	if b.closed {
+		return ErrClosed
+	}
+	if b.findAttachment(kind, target, fn) != nil {
+		return fmt.Errorf("%s: %w", what, ErrAlreadyAttached)
+	}
+	return nil
 }
 
 func (b *BPF) findAttachment(kind attachKind, target, fn string) *attachment {

@@ -188,11 +188,8 @@ func (b *BPF) attachKprobe(event, fnName string, ret bool, opts []KprobeOption) 
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kind, event, fnName) != nil {
-		return fmt.Errorf("kprobe %s with %s: %w", event, fnName, ErrAlreadyAttached)
+	if err := b.attachableLocked(kind, event, fnName, fmt.Sprintf("kprobe %s with %s", event, fnName)); err != nil {
+		return err
 	}
 	f, err := b.loadFuncLocked(fnName, Kprobe, AttachNone)
 	if err != nil {

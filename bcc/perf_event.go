@@ -111,11 +111,8 @@ func (b *BPF) attachPerfEvent(attr *unix.PerfEventAttr, fnName string, c perfEve
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kindPerfEvent, target, "") != nil {
-		return fmt.Errorf("perf event type %d config %d: %w", attr.Type, attr.Config, ErrAlreadyAttached)
+	if err := b.attachableLocked(kindPerfEvent, target, "", fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config)); err != nil {
+		return err
 	}
 	f, err := b.loadFuncLocked(fnName, PerfEvent, AttachNone)
 	if err != nil {

@@ -107,11 +107,8 @@ func versionAtLeast(v string, major, minor int) bool {
 func (b *BPF) attachTracing(fnName string, kind attachKind, progType ProgType, attachType AttachType) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kind, fnName, "") != nil {
-		return fmt.Errorf("%s: %w", fnName, ErrAlreadyAttached)
+	if err := b.attachableLocked(kind, fnName, "", fnName); err != nil {
+		return err
 	}
 	_, target, _ := KfuncTarget(fnName, b.result.LibVersion)
 	f, err := b.loadFuncLocked(fnName, progType, attachType)

@@ -255,11 +255,8 @@ func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int,
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if b.findAttachment(kind, evName, "") != nil {
-		return fmt.Errorf("uprobe %s: %w", evName, ErrAlreadyAttached)
+	if err := b.attachableLocked(kind, evName, "", "uprobe "+evName); err != nil {
+		return err
 	}
 	f, err := b.loadFuncLocked(fnName, Kprobe, AttachNone)
 	if err != nil {
