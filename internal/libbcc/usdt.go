@@ -252,22 +252,32 @@ type USDTUprobe struct {
 // Uprobes lists the uprobes the enabled probes need
 // (bcc_usdt_foreach_uprobe).
 func (u *USDTContext) Uprobes() ([]USDTUprobe, error) {
+	return collectUSDT(u, "bcc_usdt_foreach_uprobe",
+		func(f unsafe.Pointer) { C.gobcc_usdt_foreach_uprobe(f, u.p) },
+		func(it *C.struct_gobcc_usdt_item) USDTUprobe {
+			return USDTUprobe{
+				BinPath: C.GoString(C.gobcc_str_or_empty(it.a)), FnName: C.GoString(C.gobcc_str_or_empty(it.b)),
+				Addr: uint64(it.x), PID: int(it.n),
+			}
+		})
+}
+
+// collectUSDT calls libbcc's foreach function sym through run, which
+// gathers one C item per call of its callback, and converts the items.
+// usdtMu guards the shared item list.
+func collectUSDT[T any](u *USDTContext, sym string, run func(f unsafe.Pointer), conv func(*C.struct_gobcc_usdt_item) T) ([]T, error) {
 	usdtMu.Lock()
 	defer usdtMu.Unlock()
-	f, err := u.lib.usdtSymbol("bcc_usdt_foreach_uprobe")
+	f, err := u.lib.usdtSymbol(sym)
 	if err != nil {
 		return nil, err
 	}
 	C.gobcc_items_reset()
 	defer C.gobcc_items_reset()
-	C.gobcc_usdt_foreach_uprobe(f, u.p)
-	out := make([]USDTUprobe, 0, int(C.gobcc_items_len()))
+	run(f)
+	out := make([]T, 0, int(C.gobcc_items_len()))
 	for i := 0; i < int(C.gobcc_items_len()); i++ {
-		it := C.gobcc_item(C.int(i))
-		out = append(out, USDTUprobe{
-			BinPath: C.GoString(C.gobcc_str_or_empty(it.a)), FnName: C.GoString(C.gobcc_str_or_empty(it.b)),
-			Addr: uint64(it.x), PID: int(it.n),
-		})
+		out = append(out, conv(C.gobcc_item(C.int(i))))
 	}
 	return out, nil
 }
@@ -283,25 +293,15 @@ type USDTProbe struct {
 
 // Probes lists every probe the context found (bcc_usdt_foreach).
 func (u *USDTContext) Probes() ([]USDTProbe, error) {
-	usdtMu.Lock()
-	defer usdtMu.Unlock()
-	f, err := u.lib.usdtSymbol("bcc_usdt_foreach")
-	if err != nil {
-		return nil, err
-	}
-	C.gobcc_items_reset()
-	defer C.gobcc_items_reset()
-	C.gobcc_usdt_foreach(f, u.p)
-	out := make([]USDTProbe, 0, int(C.gobcc_items_len()))
-	for i := 0; i < int(C.gobcc_items_len()); i++ {
-		it := C.gobcc_item(C.int(i))
-		out = append(out, USDTProbe{
-			Provider: C.GoString(C.gobcc_str_or_empty(it.a)), Name: C.GoString(C.gobcc_str_or_empty(it.b)),
-			BinPath: C.GoString(C.gobcc_str_or_empty(it.c)), Semaphore: uint64(it.x), SemaphoreOffset: uint64(it.y),
-			NumLocations: int(it.n),
+	return collectUSDT(u, "bcc_usdt_foreach",
+		func(f unsafe.Pointer) { C.gobcc_usdt_foreach(f, u.p) },
+		func(it *C.struct_gobcc_usdt_item) USDTProbe {
+			return USDTProbe{
+				Provider: C.GoString(C.gobcc_str_or_empty(it.a)), Name: C.GoString(C.gobcc_str_or_empty(it.b)),
+				BinPath: C.GoString(C.gobcc_str_or_empty(it.c)), Semaphore: uint64(it.x), SemaphoreOffset: uint64(it.y),
+				NumLocations: int(it.n),
+			}
 		})
-	}
-	return out, nil
 }
 
 // Close frees the context; for a process context libbcc first decrements
