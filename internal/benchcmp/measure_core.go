@@ -2,6 +2,7 @@ package benchcmp
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -184,7 +185,7 @@ func measureSeedRun(p Params) (float64, error) {
 	}
 	// sorted(b["callers"].items()), as the article prints them.
 	slices.SortFunc(items, func(x, y bcc.Item) int {
-		return cmpUint64(x.Key.Uint64(), y.Key.Uint64())
+		return cmp.Compare(x.Key.Uint64(), y.Key.Uint64())
 	})
 	w := bufio.NewWriter(os.Stdout)
 	for _, it := range items {
@@ -195,16 +196,6 @@ func measureSeedRun(p Params) (float64, error) {
 		return 0, err
 	}
 	return 0, b.Close()
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func measureRSS(p Params) (float64, error) {
