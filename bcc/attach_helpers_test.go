@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,7 +174,5 @@ func symbolValue(t *testing.T, path, sym string) uint64 {
 }
 
 var runtime_GOARCH = runtime.GOARCH
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }

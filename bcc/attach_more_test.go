@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,7 +133,7 @@ int on_tp(void *ctx) {
 	return 0;
 }
 `
-	b, err := New(Options{Text: src, CFlags: []string{"-DTEST_TID=" + itoa(syscall.Gettid())}})
+	b, err := New(Options{Text: src, CFlags: []string{"-DTEST_TID=" + strconv.Itoa(syscall.Gettid())}})
 	if err != nil {
 		t.Fatal(err)
 	}

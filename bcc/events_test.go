@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -637,19 +638,9 @@ func TestCloseStopsReaders(t *testing.T) {
 		t.Errorf("%d descriptors after Close, %d before New", f, fds)
 	}
 	maps, _ := os.ReadFile("/proc/self/maps")
-	if n := countSubstr(string(maps), "anon_inode:[perf_event]") + countSubstr(string(maps), "anon_inode:bpf-map"); n != 0 {
+	if n := strings.Count(string(maps), "anon_inode:[perf_event]") + strings.Count(string(maps), "anon_inode:bpf-map"); n != 0 {
 		t.Errorf("%d ring mappings left after Close", n)
 	}
-}
-
-func countSubstr(s, sub string) int {
-	n := 0
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			n++
-		}
-	}
-	return n
 }
 
 func TestEventOfSizeCheck(t *testing.T) {

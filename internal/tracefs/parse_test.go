@@ -2,6 +2,7 @@ package tracefs
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -185,7 +186,7 @@ func TestParseLine(t *testing.T) {
 				t.Fatalf("ParseLine(%q) not ok", tc.line)
 			}
 			want := tc.want
-			want.Raw = trimNewline(tc.line)
+			want.Raw = strings.TrimSuffix(tc.line, "\n")
 			want.Parsed = true
 			if want.Lost == 0 {
 				want.LostCPU = -1
@@ -229,20 +230,13 @@ func TestParseLineGarbage(t *testing.T) {
 			t.Errorf("ParseLine(%q) = %+v, want not ok", line, ev)
 			continue
 		}
-		if ev.Raw != trimNewline(line) {
+		if ev.Raw != strings.TrimSuffix(line, "\n") {
 			t.Errorf("ParseLine(%q).Raw = %q, want the line", line, ev.Raw)
 		}
 		if ev.PID != -1 || ev.TGID != -1 || ev.CPU != -1 || ev.LostCPU != -1 || ev.Lost != 0 {
 			t.Errorf("ParseLine(%q) = %+v, want numeric fields absent", line, ev)
 		}
 	}
-}
-
-func trimNewline(line string) string {
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		return line[:n-1]
-	}
-	return line
 }
 
 func TestParseBufferSizeKB(t *testing.T) {

@@ -98,7 +98,7 @@ func TestResolveSymbolIFUNC(t *testing.T) {
 	if !s.IFUNC || s.FileOffset == 0 {
 		t.Errorf("strlen is not marked IFUNC: %+v", s)
 	}
-	if want := "/proc/" + itoa(os.Getpid()) + "/root/"; !strings.HasPrefix(path, want) || !strings.Contains(path, "libc.so.6") {
+	if want := "/proc/" + strconv.Itoa(os.Getpid()) + "/root/"; !strings.HasPrefix(path, want) || !strings.Contains(path, "libc.so.6") {
 		t.Errorf("strlen through this process resolved in %s, want %s...libc.so.6", path, want)
 	}
 	// The same file offset by address.
@@ -142,5 +142,3 @@ func TestResolveIFUNCStrlen(t *testing.T) {
 		t.Errorf("ResolveIFUNC on an executable = %v, want ErrIFUNCUnresolved", err)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
