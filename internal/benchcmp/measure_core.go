@@ -334,8 +334,12 @@ func measureClear(p Params) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if left, err := t.Len(); err != nil || left != 0 {
-		return 0, fmt.Errorf("after Clear: %d entries left, %v", left, err)
+	left, err := t.Len()
+	if err != nil {
+		return 0, fmt.Errorf("after Clear: %w", err)
+	}
+	if left != 0 {
+		return 0, fmt.Errorf("after Clear: %d entries left", left)
 	}
 	return elapsed.Seconds(), b.Close()
 }
