@@ -406,3 +406,49 @@ func TestPacerFlushBackoff(t *testing.T) {
 		t.Errorf("no flush needed: %v", w)
 	}
 }
+
+// Polls may run concurrently (BPF's methods are safe for concurrent use):
+// each has its own epoll buffer, and close wakes every one of them, also
+// one sleeping for a batch, because a poll that sees close leaves the
+// wake eventfd readable for the others.
+func TestConcurrentPollsAllStopAtClose(t *testing.T) {
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	idle := &fakeSource{} // never has records: polls wait in epoll_wait
+	if _, err := p.add(efd, idle); err != nil {
+		t.Fatal(err)
+	}
+	const pollers = 4
+	done := make(chan error, pollers)
+	for i := 0; i < pollers; i++ {
+		go func() {
+			for {
+				if _, err := p.poll(-1); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let them block
+	closed := make(chan struct{})
+	go func() { p.close(); close(closed) }()
+	for i := 0; i < pollers; i++ {
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("poll ended with %v, want ErrClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d polls still blocked after close", pollers-i, pollers)
+		}
+	}
+	<-closed
+}

@@ -40,8 +40,7 @@ type poller struct {
 	freed    bool // descriptors closed; guarded by life
 	sources  map[uint64]ringSource
 	nextID   uint64 // ids stay below 2^31: they travel in epoll's 32-bit Fd
-	events   []unix.EpollEvent
-	pace     pacer // guarded by dispatch
+	pace     pacer  // guarded by dispatch
 }
 
 // wakeID is the epoll data of the wake eventfd; sources count from 1.
@@ -153,9 +152,8 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 		}
 		// The rate dropped: wait for the kernel below.
 	}
-	if p.events == nil {
-		p.events = make([]unix.EpollEvent, 64)
-	}
+	// On the stack, so that concurrent polls do not share it.
+	var events [64]unix.EpollEvent
 	for {
 		wait := time.Duration(-1)
 		if timeout >= 0 {
@@ -168,16 +166,17 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 		if flushing {
 			wait = flush
 		}
-		n, err := p.epollWait(wait)
+		n, err := p.epollWait(events[:], wait)
 		if err != nil {
 			return 0, err
 		}
 		if p.closed.Load() {
+			// Leave the wake eventfd readable: other polls must see it.
 			return 0, ErrClosed
 		}
 		woken := false
 		for i := 0; i < n; i++ {
-			if uint64(uint32(p.events[i].Fd)) == wakeID {
+			if uint64(uint32(events[i].Fd)) == wakeID {
 				p.drainWake()
 				woken = true
 			}
@@ -217,12 +216,13 @@ func (p *poller) batch(delay time.Duration, spin bool) (int, error) {
 		if woken, err = sleepOrWake(p.wakeFD, delay); err != nil {
 			return 0, fmt.Errorf("ppoll: %w", err)
 		}
-		if woken {
-			p.drainWake()
-		}
 	}
 	if p.closed.Load() {
+		// Leave the wake eventfd readable: other polls must see it.
 		return 0, ErrClosed
+	}
+	if woken {
+		p.drainWake() // spinning stops only for close, handled above
 	}
 	p.dispatch.Lock()
 	total := p.consumeSources()
@@ -234,15 +234,15 @@ func (p *poller) batch(delay time.Duration, spin bool) (int, error) {
 }
 
 // epollWait waits up to wait (negative: no limit) and returns how many
-// events it put in p.events.
-func (p *poller) epollWait(wait time.Duration) (int, error) {
+// events it put in events.
+func (p *poller) epollWait(events []unix.EpollEvent, wait time.Duration) (int, error) {
 	ms := -1
 	if wait >= 0 {
 		// Round up so that a sub-millisecond wait still waits.
 		ms = int((wait + time.Millisecond - 1) / time.Millisecond)
 	}
 	for {
-		n, err := unix.EpollWait(p.epfd, p.events, ms)
+		n, err := unix.EpollWait(p.epfd, events, ms)
 		if err == unix.EINTR {
 			continue
 		}

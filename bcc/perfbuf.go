@@ -40,9 +40,9 @@ type PerfBufferOptions struct {
 	// before it wakes a waiting poll. 0, the default, lets gobcc choose:
 	// the kernel wakes a poll when an eighth of a ring has filled, and a
 	// waiting poll also reads the rings every FlushInterval, so a lone
-	// record waits at most that long (8 times that after a quiet spell). 1 is BCC's setting (wakeup_events
-	// 1): a wake-up per record, so each is read at once, but each costs
-	// the CPU that wrote it an interrupt — on the test VM about 5 µs, which
+	// record waits at most that long (8 times that after a quiet spell).
+	// 1 is BCC's setting (wakeup_events 1): a wake-up per record, so each
+	// is read at once, but each costs the CPU that wrote it an interrupt — on the test VM about 5 µs, which
 	// held the traced program to 141k records/s against 593k/s with 64.
 	// Above 1, the kernel wakes a poll every WakeupEvents records, and
 	// FlushInterval reads the rest.
