@@ -524,11 +524,11 @@ func TestEventsIterator(t *testing.T) {
 			var stopProducing atomic.Bool
 			produced := make(chan struct{})
 			go func() {
+				defer close(produced) // after the target is reset, below
 				defer produceFromThisThread(t, b)()
 				for !stopProducing.Load() {
 					syscall.Getpid()
 				}
-				close(produced)
 			}()
 			var seqs []uint64
 			var lost uint64

@@ -162,9 +162,9 @@ func (t *Table) valueStride() int {
 
 func (t *Table) check() error {
 	t.b.mu.Lock()
-	closed := t.b.closed
+	closed := t.b.closed || t.fd < 0 // Close writes t.fd under b.mu
 	t.b.mu.Unlock()
-	if closed || t.fd < 0 {
+	if closed {
 		return ErrClosed
 	}
 	switch t.mapType {

@@ -62,9 +62,9 @@ func (t MapType) readableHandles() bool {
 // perf buffers: the events API).
 func (t *Table) checkOp(op tableOp) error {
 	t.b.mu.Lock()
-	closed := t.b.closed
+	closed := t.b.closed || t.fd < 0 // Close writes t.fd under b.mu
 	t.b.mu.Unlock()
-	if closed || t.fd < 0 {
+	if closed {
 		return ErrClosed
 	}
 	refuse := func(why string) error {
