@@ -100,7 +100,11 @@ type pacer struct {
 	limit    time.Duration
 	flush    time.Duration
 	noSpin   bool // some source forbids waiting on the CPU
-	quiet    int  // flush reads in a row that found nothing
+	// canSpin's answer and when it was asked: runtime.GOMAXPROCS takes
+	// the scheduler's lock, too often to ask on every read.
+	spinOK      bool
+	spinChecked time.Time
+	quiet       int // flush reads in a row that found nothing
 }
 
 // flushWait is how long a waiting poll may go without reading the rings
@@ -115,6 +119,14 @@ func (pc *pacer) flushWait() time.Duration {
 // multiCPU: spinning needs a second CPU, for the producer (NumCPU counts
 // the CPUs this process may run on).
 var multiCPU = runtime.NumCPU() > 1
+
+// spinAllowed is canSpin, asked at most once a second.
+func (pc *pacer) spinAllowed(now time.Time) bool {
+	if now.Sub(pc.spinChecked) >= time.Second || now.Before(pc.spinChecked) {
+		pc.spinOK, pc.spinChecked = canSpin(), now
+	}
+	return pc.spinOK
+}
 
 // canSpin reports whether a poll may wait on the CPU: with one CPU, or
 // one P for Go code, a spinning poll would take it from everything else.
@@ -184,7 +196,7 @@ func (pc *pacer) observe(now time.Time, records, bytes int) {
 		return
 	}
 	fill := time.Duration(float64(pc.capacity) / pc.byteRate * float64(time.Second))
-	pc.spin = !pc.noSpin && fill < spinBelowFill && canSpin()
+	pc.spin = !pc.noSpin && fill < spinBelowFill && pc.spinAllowed(now)
 	if pc.spin {
 		// On the CPU a wait costs no system call, so read often: the
 		// emptier the ring, the longer a stall it survives.
