@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -218,5 +219,39 @@ func TestPruneAndClear(t *testing.T) {
 	}
 	if entries, _ := c.List(); len(entries) != 0 {
 		t.Errorf("entries after Clear: %+v", entries)
+	}
+}
+
+func TestIncludeStamps(t *testing.T) {
+	dir := t.TempDir()
+	hdr := filepath.Join(dir, "sub", "defs.h")
+	os.MkdirAll(filepath.Dir(hdr), 0o755)
+	os.WriteFile(hdr, []byte("#define X 1\n"), 0o644)
+	forced := filepath.Join(t.TempDir(), "forced.h")
+	os.WriteFile(forced, []byte("\n"), 0o644)
+	for _, flags := range [][]string{{"-I" + dir}, {"-I", dir}, {"-isystem", dir}, {"-iquote" + dir}} {
+		s, err := IncludeStamps(append(flags, "-DX=1"))
+		if err != nil || !strings.Contains(s, hdr) {
+			t.Errorf("%v: stamp %q, %v; want it to name %s", flags, s, err, hdr)
+		}
+	}
+	before, _ := IncludeStamps([]string{"-I" + dir, "-include", forced})
+	if !strings.Contains(before, forced) {
+		t.Errorf("-include file not stamped: %q", before)
+	}
+	os.WriteFile(hdr, []byte("#define X 22\n"), 0o644)
+	after, _ := IncludeStamps([]string{"-I" + dir, "-include", forced})
+	if before == after {
+		t.Error("stamp unchanged after a header changed")
+	}
+	if s, _ := IncludeStamps([]string{"-O2", "-DFOO"}); s != "" {
+		t.Errorf("flags without includes stamp %q", s)
+	}
+	big := t.TempDir()
+	for i := range MaxStampedFiles + 1 {
+		os.WriteFile(filepath.Join(big, strconv.Itoa(i)), nil, 0o644)
+	}
+	if _, err := IncludeStamps([]string{"-I" + big}); !errors.Is(err, ErrTooManyIncludes) {
+		t.Errorf("err = %v, want ErrTooManyIncludes", err)
 	}
 }
