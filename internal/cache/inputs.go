@@ -75,4 +75,3 @@ func IncludeStamps(flags []string) (string, error) {
 	}
 	return b.String(), nil
 }
-
