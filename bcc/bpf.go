@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
+	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/compiler"
 )
 
@@ -49,6 +50,15 @@ type Options struct {
 	// AttachUSDTIgnorePID attaches USDT probes of process contexts for
 	// every process (BPF(attach_usdt_ignore_pid=True)).
 	AttachUSDTIgnorePID bool
+	// NoCache compiles through libbcc even when the compile cache holds the
+	// program, and does not store the result. See CacheDir.
+	NoCache bool
+	// Object is a compiled program written by Build (gobcc build), loaded
+	// instead of compiling Text or SrcFile: no libbcc, LLVM or kernel
+	// headers are needed. ObjectFile names a file to read it from, checked
+	// for owner and mode first (see ReadObjectFile).
+	Object     []byte
+	ObjectFile string
 }
 
 // BPF is a compiled program with its tables, loaded functions and
@@ -101,24 +111,11 @@ type Function struct {
 // left behind. Compile errors are *CompileError, verifier rejections
 // *VerifierError.
 func New(opts Options) (*BPF, error) {
-	text, file, err := readSource(opts)
+	in, err := compileRequest(opts)
 	if err != nil {
 		return nil, err
 	}
-	flags := append([]string(nil), opts.CFlags...)
-	if err := cflags.Validate(flags); err != nil {
-		return nil, err
-	}
-	if opts.SrcFile != "" {
-		// libbcc compiles text under a virtual name; keep quoted includes
-		// relative to the real file working.
-		// libbcc runs clang from the kernel tree: the path must be absolute.
-		dir, err := filepath.Abs(filepath.Dir(opts.SrcFile))
-		if err != nil {
-			return nil, fmt.Errorf("read program: %w", err)
-		}
-		flags = append(flags, "-iquote"+dir)
-	}
+	text, file := in.req.Text, in.source
 	b := &BPF{
 		file:   file,
 		debug:  opts.Debug,
@@ -137,13 +134,12 @@ func New(opts Options) (*BPF, error) {
 	if err != nil {
 		return nil, err
 	}
-	session, err := compiler.Compile(compiler.Request{
-		Text:       text,
-		CFlags:     flags,
-		DebugFlags: uint(opts.Debug),
-		USDT:       usdt,
-	}, !opts.InProcess)
+	in.req.USDT = usdt
+	session, err := openSession(opts, in, func(w string) { b.warnings = append(b.warnings, w) })
 	if err != nil {
+		if errors.Is(err, ErrBadObject) {
+			return nil, err
+		}
 		if len(usdt) > 0 && !errors.Is(err, ErrCompile) && strings.Contains(err.Error(), "USDT") {
 			// libbcc's USDT setup failed in the helper; its text says why.
 			return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
@@ -174,6 +170,78 @@ func New(opts Options) (*BPF, error) {
 	b.freeCompilerIfDone()
 	b.mu.Unlock()
 	return b, nil
+}
+
+// compileRequest reads the program and checks its flags: what New and
+// Build hand libbcc.
+func compileRequest(opts Options) (compileInputs, error) {
+	if opts.Object != nil || opts.ObjectFile != "" {
+		name := opts.ObjectFile
+		if name == "" {
+			name = "<object>"
+		}
+		return compileInputs{source: name}, nil
+	}
+	text, file, err := readSource(opts)
+	if err != nil {
+		return compileInputs{}, err
+	}
+	flags := append([]string(nil), opts.CFlags...)
+	if err := cflags.Validate(flags); err != nil {
+		return compileInputs{}, err
+	}
+	if opts.SrcFile != "" {
+		// libbcc compiles text under a virtual name; keep quoted includes
+		// relative to the real file working.
+		// libbcc runs clang from the kernel tree: the path must be absolute.
+		dir, err := filepath.Abs(filepath.Dir(opts.SrcFile))
+		if err != nil {
+			return compileInputs{}, fmt.Errorf("read program: %w", err)
+		}
+		flags = append(flags, "-iquote"+dir)
+	}
+	return compileInputs{
+		req:    compiler.Request{Text: text, CFlags: flags, DebugFlags: uint(opts.Debug)},
+		source: file,
+	}, nil
+}
+
+// Build compiles the program of opts (Text or SrcFile, CFlags, Debug)
+// through libbcc and returns it as an ELF BPF object: one section per
+// function, legacy map definitions and relocations as libbpf and
+// cilium/ebpf read them, and gobcc's table descriptions in a section of
+// its own. New with Options.Object loads it on a host with the same kernel
+// and no libbcc, LLVM or kernel headers. Programs with USDT contexts or
+// maps of maps cannot be built (ErrNotSupported).
+func Build(opts Options) ([]byte, error) {
+	if len(opts.USDTContexts) > 0 {
+		return nil, fmt.Errorf("%w: USDT contexts are resolved against a running binary at New", ErrNotSupported)
+	}
+	in, err := compileRequest(opts)
+	if err != nil {
+		return nil, err
+	}
+	if in.req.Text == "" {
+		return nil, ErrNoSource
+	}
+	if err := checkPrivileges(); err != nil {
+		return nil, err
+	}
+	s, err := compiler.Compile(in.req, !opts.InProcess)
+	if err != nil {
+		return nil, newCompileError(err, in.source, newSourceMapper(in.req.Text, in.source))
+	}
+	defer func() {
+		s.Close()
+		for _, t := range s.Result().Tables {
+			unix.Close(t.FD)
+		}
+	}()
+	obj, err := compiler.ToObject(s.Result(), in.source, kernelRelease())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
+	}
+	return bpfobj.Write(obj)
 }
 
 func readSource(opts Options) (text, file string, err error) {

@@ -1,0 +1,249 @@
+package bcc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/debugflags"
+	"github.com/gobcc/gobcc/internal/bpfobj"
+	"github.com/gobcc/gobcc/internal/cache"
+	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/libbcc"
+)
+
+// ErrBadObject means a compiled object (Options.Object, ObjectFile or a
+// cache entry) is corrupt, truncated, of another format version or
+// architecture, or untrusted (wrong owner or mode). Nothing of it was
+// loaded.
+var ErrBadObject = errors.New("bad BPF object")
+
+// debugNeedsLLVM are the debug flags whose output comes from clang and LLVM
+// while compiling: a cached program has none to give, so they bypass the
+// cache. The verifier-log flags (BPF, BPFRegisterState) do not.
+const debugNeedsLLVM = debugflags.LLVMIR | debugflags.Preprocessor | debugflags.Source | debugflags.BTF
+
+// cacheKeyVersion changes whenever what goes into a key changes meaning.
+const cacheKeyVersion = "gobcc-cache-1"
+
+// compileInputs is everything New hands libbcc, and where it came from.
+type compileInputs struct {
+	req    compiler.Request
+	source string // file name for messages
+}
+
+// cacheKey returns the compile cache's key for in, or an error saying why
+// this compile cannot be cached.
+func cacheKey(in compileInputs, headers string) (string, error) {
+	if len(in.req.USDT) > 0 {
+		// USDT argument code is generated from the traced binary: not
+		// something the key can see.
+		return "", errors.New("USDT contexts")
+	}
+	if debugflags.Flags(in.req.DebugFlags)&debugNeedsLLVM != 0 {
+		return "", errors.New("debug flags that print compiler output")
+	}
+	stamps, err := cache.IncludeStamps(in.req.CFlags)
+	if err != nil {
+		return "", err
+	}
+	libPath, libVersion, err := libbcc.Installed()
+	if err != nil {
+		return "", err
+	}
+	// Verifier-log flags do not change the compiled code.
+	debug := debugflags.Flags(in.req.DebugFlags) &^ (debugflags.BPF | debugflags.BPFRegisterState)
+	return cache.Key(cacheKeyVersion, strconv.Itoa(bpfobj.FormatVersion), runtime.GOARCH,
+		libPath, libVersion.String(), headers, in.req.Text,
+		strings.Join(in.req.CFlags, "\x00"), strconv.FormatUint(uint64(debug), 10), stamps), nil
+}
+
+// headerIdentity names the kernel header tree a compile uses: the running
+// release, where its build directory leads and when that tree was made.
+func headerIdentity() string {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	release := unix.ByteSliceToString(uts.Release[:])
+	id := release + "\x00" + os.Getenv("BCC_KERNEL_SOURCE")
+	build := "/lib/modules/" + release + "/build"
+	for _, p := range []string{build, build + "/include/generated/autoconf.h", build + "/.config"} {
+		if fi, err := os.Stat(p); err == nil {
+			id += fmt.Sprintf("\x00%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return id
+}
+
+// kernelRelease is `uname -r`.
+func kernelRelease() string {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	return unix.ByteSliceToString(uts.Release[:])
+}
+
+// openSession gives New a compiled program: from opts' object, from the
+// compile cache, or from libbcc (then stored in the cache). What it noticed
+// but did not fail on (a bad cache entry, an unusable cache) is written to
+// warn.
+func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Session, error) {
+	if opts.Object != nil || opts.ObjectFile != "" {
+		return objectSession(opts)
+	}
+	var c *cache.Cache
+	var key string
+	if !opts.NoCache {
+		k, err := cacheKey(in, headerIdentity())
+		switch {
+		case err != nil:
+			// Not cacheable (USDT, LLVM debug output, huge include
+			// directories): compile as BCC always does.
+		default:
+			var oerr error
+			c, oerr = cache.Open("")
+			if oerr != nil {
+				if errors.Is(oerr, cache.ErrUntrusted) {
+					warn(oerr.Error() + "; compiling without the cache")
+				}
+				c = nil
+			}
+			key = k
+		}
+	}
+	if c != nil {
+		data, err := c.Get(key)
+		if err == nil {
+			obj, rerr := bpfobj.Read(data)
+			if rerr == nil {
+				if s, ferr := compiler.FromObject(obj); ferr == nil {
+					return s, nil
+				} else {
+					return nil, ferr // creating the tables failed: the kernel said why
+				}
+			}
+			err = rerr
+		}
+		if !errors.Is(err, cache.ErrMiss) {
+			warn(fmt.Sprintf("compile cache entry %s ignored (%v); recompiled", key[:12], err))
+		}
+	}
+	s, err := compiler.Compile(in.req, !opts.InProcess)
+	if err != nil || c == nil {
+		return s, err
+	}
+	obj, err := compiler.ToObject(s.Result(), in.source, kernelRelease())
+	if err != nil {
+		return s, nil // maps of maps: compiled each time
+	}
+	data, err := bpfobj.Write(obj)
+	if err == nil {
+		err = c.Put(key, data)
+	}
+	if err != nil {
+		warn("compile cache: " + err.Error())
+	}
+	return s, nil
+}
+
+// objectSession loads Options.Object or ObjectFile.
+func objectSession(opts Options) (compiler.Session, error) {
+	data := opts.Object
+	if data == nil {
+		var err error
+		if data, err = ReadObjectFile(opts.ObjectFile); err != nil {
+			return nil, err
+		}
+	}
+	obj, err := bpfobj.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
+	}
+	return compiler.FromObject(obj)
+}
+
+// ReadObjectFile reads an object written by Build, checking where it came
+// from: a regular file owned by root or by this process's user, not
+// writable by group or others (anyone who could write it could make this
+// process load their code into the kernel).
+func ReadObjectFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadObject, path)
+	case fi.Mode().Perm()&0o022 != 0:
+		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %v); chmod go-w it", ErrBadObject, path, fi.Mode().Perm())
+	case st == nil || (st.Uid != 0 && int(st.Uid) != os.Geteuid()):
+		return nil, fmt.Errorf("%w: %s is owned by uid %d, neither root nor this user", ErrBadObject, path, st.Uid)
+	case fi.Size() > bpfobj.MaxObjectSize:
+		return nil, fmt.Errorf("%w: %s: %d bytes", ErrBadObject, path, fi.Size())
+	}
+	return io.ReadAll(f)
+}
+
+// CacheEntry is one compiled program in the compile cache.
+type CacheEntry struct {
+	// Key is the hash of the compile's inputs (the file name).
+	Key string
+	// Size is the object's size in bytes.
+	Size int64
+	// LastUsed is when a New last loaded or stored it.
+	LastUsed time.Time
+}
+
+// CacheDir is the compile cache's directory: $GOBCC_CACHE_DIR/objects, by
+// default /var/cache/gobcc/objects.
+func CacheDir() string { return cache.Base() + "/objects" }
+
+// CacheEntries lists the compile cache, most recently used first.
+func CacheEntries() ([]CacheEntry, error) {
+	c, err := cache.Open("")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.List()
+	out := make([]CacheEntry, len(entries))
+	for i, e := range entries {
+		out[i] = CacheEntry(e)
+	}
+	return out, err
+}
+
+// ClearCache empties the compile cache and returns how many entries it held.
+func ClearCache() (int, error) {
+	c, err := cache.Open("")
+	if err != nil {
+		return 0, err
+	}
+	return c.Clear()
+}
+
+// PruneCache removes the least recently used entries until the cache holds
+// at most maxBytes, and returns what it removed.
+func PruneCache(maxBytes int64) ([]CacheEntry, error) {
+	c, err := cache.Open("")
+	if err != nil {
+		return nil, err
+	}
+	removed, err := c.Prune(maxBytes)
+	out := make([]CacheEntry, len(removed))
+	for i, e := range removed {
+		out[i] = CacheEntry(e)
+	}
+	return out, err
+}
