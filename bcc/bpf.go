@@ -67,18 +67,21 @@ type Options struct {
 // A BPF owns every file descriptor and attachment it makes; Close releases
 // them all. Its methods are safe for concurrent use.
 type BPF struct {
-	mu       sync.Mutex
-	file     string
-	debug    debugflags.Flags
-	debugW   io.Writer
-	srcmap   *sourceMapper
-	session  compiler.Session // nil once freed
-	result   *compiler.Result
-	funcs    map[string]*Function
-	tables   map[string]*Table
-	attached []*attachment
-	warnings []string
-	closed   bool
+	mu      sync.Mutex
+	file    string
+	debug   debugflags.Flags
+	debugW  io.Writer
+	srcmap  *sourceMapper
+	session compiler.Session // nil once freed
+	// pendingCache, when set, stores the compile in the cache once every
+	// function has loaded (freeCompilerIfDone).
+	pendingCache *pendingEntry
+	result       *compiler.Result
+	funcs        map[string]*Function
+	tables       map[string]*Table
+	attached     []*attachment
+	warnings     []string
+	closed       bool
 
 	ksyms  kernelSymbolsOnce
 	usyms  userSymbolsOnce
@@ -135,7 +138,7 @@ func New(opts Options) (*BPF, error) {
 		return nil, err
 	}
 	in.req.USDT = usdt
-	session, err := openSession(opts, in, func(w string) { b.warnings = append(b.warnings, w) })
+	session, pending, err := openSession(opts, in, func(w string) { b.warnings = append(b.warnings, w) })
 	if err != nil {
 		if errors.Is(err, ErrBadObject) {
 			return nil, err
@@ -147,11 +150,14 @@ func New(opts Options) (*BPF, error) {
 		return nil, newCompileError(err, file, b.srcmap)
 	}
 	b.session = session
+	b.pendingCache = pending
 	b.result = session.Result()
 	if out := strings.ReplaceAll(b.result.Output, virtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
 	}
-	b.warnings = append(b.warnings, headerWarnings()...)
+	if opts.Object == nil && opts.ObjectFile == "" {
+		b.warnings = append(b.warnings, headerWarnings()...)
+	}
 	if err := b.openTables(); err != nil {
 		b.Close()
 		return nil, err
@@ -354,6 +360,7 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	}
 	log := b.srcmap.mapLog(r.Log)
 	if r.FD < 0 {
+		b.pendingCache = nil // never serve a rejected program from the cache
 		return nil, &VerifierError{
 			Function: name,
 			ProgType: progType,
@@ -364,6 +371,7 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	}
 	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8}
 	b.funcs[name] = f
+	b.freeCompilerIfDone()
 	if b.debug.VerifierLogLevel() > 0 && log != "" {
 		fmt.Fprintf(b.debugW, "verifier log for %s:\n%s\n", name, strings.TrimRight(log, "\n"))
 	}
@@ -394,8 +402,21 @@ func (b *BPF) freeCompilerIfDone() {
 			return
 		}
 	}
+	b.storeInCache()
 	b.session.Close()
 	b.session = nil
+}
+
+// storeInCache stores the compile in the compile cache when it may be, and
+// some function of it passed the verifier with none rejected.
+func (b *BPF) storeInCache() {
+	if b.pendingCache == nil || len(b.funcs) == 0 {
+		return
+	}
+	if err := b.pendingCache.store(b.result); err != nil {
+		b.warnings = append(b.warnings, "compile cache: "+err.Error())
+	}
+	b.pendingCache = nil
 }
 
 // FreeBCCMemory releases the compiler (BCC's free_bcc_memory): the helper
@@ -407,6 +428,7 @@ func (b *BPF) FreeBCCMemory() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.session != nil {
+		b.storeInCache()
 		err := b.session.Close()
 		b.session = nil
 		return err
@@ -444,6 +466,7 @@ func (b *BPF) Close() error {
 	}
 	b.tables = nil
 	if b.session != nil {
+		b.storeInCache()
 		errs = append(errs, b.session.Close())
 		b.session = nil
 	}

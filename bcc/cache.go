@@ -26,10 +26,12 @@ import (
 // loaded.
 var ErrBadObject = errors.New("bad BPF object")
 
-// debugNeedsLLVM are the debug flags whose output comes from clang and LLVM
-// while compiling: a cached program has none to give, so they bypass the
-// cache. The verifier-log flags (BPF, BPFRegisterState) do not.
-const debugNeedsLLVM = debugflags.LLVMIR | debugflags.Preprocessor | debugflags.Source | debugflags.BTF
+// debugNeedsLibbcc are the debug flags whose output comes from libbcc: LLVM
+// IR, the preprocessed source and BTF diagnostics while compiling, and the
+// verifier log annotated with source lines, which needs the BTF line
+// information libbcc passes at load and a cached object does not carry.
+// They bypass the cache.
+const debugNeedsLibbcc = debugflags.All
 
 // cacheKeyVersion changes whenever what goes into a key changes meaning.
 const cacheKeyVersion = "gobcc-cache-1"
@@ -48,8 +50,8 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 		// something the key can see.
 		return "", errors.New("USDT contexts")
 	}
-	if debugflags.Flags(in.req.DebugFlags)&debugNeedsLLVM != 0 {
-		return "", errors.New("debug flags that print compiler output")
+	if debugflags.Flags(in.req.DebugFlags)&debugNeedsLibbcc != 0 {
+		return "", errors.New("debug flags")
 	}
 	stamps, err := cache.IncludeStamps(in.req.CFlags)
 	if err != nil {
@@ -59,11 +61,9 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Verifier-log flags do not change the compiled code.
-	debug := debugflags.Flags(in.req.DebugFlags) &^ (debugflags.BPF | debugflags.BPFRegisterState)
 	return cache.Key(cacheKeyVersion, strconv.Itoa(bpfobj.FormatVersion), runtime.GOARCH,
 		libPath, libVersion.String(), headers, in.req.Text,
-		strings.Join(in.req.CFlags, "\x00"), strconv.FormatUint(uint64(debug), 10), stamps), nil
+		strings.Join(in.req.CFlags, "\x00"), stamps), nil
 }
 
 // headerIdentity names the kernel header tree a compile uses: the running
@@ -90,25 +90,25 @@ func kernelRelease() string {
 }
 
 // openSession gives New a compiled program: from opts' object, from the
-// compile cache, or from libbcc (then stored in the cache). What it noticed
-// but did not fail on (a bad cache entry, an unusable cache) is written to
-// warn.
-func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Session, error) {
+// compile cache, or from libbcc. What it noticed but did not fail on (a bad
+// cache entry, an unusable cache) is written to warn. A compile that may be
+// cached comes back with a pendingEntry: New stores it once every function
+// has passed the verifier, so that a program the verifier rejects is never
+// served from the cache (its log would lack libbcc's source lines).
+func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Session, *pendingEntry, error) {
 	if opts.Object != nil || opts.ObjectFile != "" {
-		return objectSession(opts)
+		s, err := objectSession(opts)
+		return s, nil, err
 	}
 	var c *cache.Cache
 	var key string
 	if !opts.NoCache {
-		k, err := cacheKey(in, headerIdentity())
-		switch {
-		case err != nil:
-			// Not cacheable (USDT, LLVM debug output, huge include
-			// directories): compile as BCC always does.
-		default:
+		// An error from cacheKey means the compile cannot be cached (USDT,
+		// LLVM debug output, huge include directories): compile as BCC
+		// always does.
+		if k, err := cacheKey(in, headerIdentity()); err == nil {
 			var oerr error
-			c, oerr = cache.Open("")
-			if oerr != nil {
+			if c, oerr = cache.Open(""); oerr != nil {
 				if errors.Is(oerr, cache.ErrUntrusted) {
 					warn(oerr.Error() + "; compiling without the cache")
 				}
@@ -122,11 +122,8 @@ func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Se
 		if err == nil {
 			obj, rerr := bpfobj.Read(data)
 			if rerr == nil {
-				if s, ferr := compiler.FromObject(obj); ferr == nil {
-					return s, nil
-				} else {
-					return nil, ferr // creating the tables failed: the kernel said why
-				}
+				s, err := compiler.FromObject(obj)
+				return s, nil, err // an error here is the kernel refusing a table
 			}
 			err = rerr
 		}
@@ -136,20 +133,30 @@ func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Se
 	}
 	s, err := compiler.Compile(in.req, !opts.InProcess)
 	if err != nil || c == nil {
-		return s, err
+		return s, nil, err
 	}
-	obj, err := compiler.ToObject(s.Result(), in.source, kernelRelease())
+	return s, &pendingEntry{cache: c, key: key, source: in.source}, nil
+}
+
+// pendingEntry is a compile waiting to be stored in the cache.
+type pendingEntry struct {
+	cache  *cache.Cache
+	key    string
+	source string
+}
+
+// store writes the compiled result to the cache. Programs an object cannot
+// carry (maps of maps) are silently left out: they compile each time.
+func (p *pendingEntry) store(r *compiler.Result) error {
+	obj, err := compiler.ToObject(r, p.source, kernelRelease())
 	if err != nil {
-		return s, nil // maps of maps: compiled each time
+		return nil
 	}
 	data, err := bpfobj.Write(obj)
-	if err == nil {
-		err = c.Put(key, data)
-	}
 	if err != nil {
-		warn("compile cache: " + err.Error())
+		return err
 	}
-	return s, nil
+	return p.cache.Put(p.key, data)
 }
 
 // objectSession loads Options.Object or ObjectFile.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfsys"
@@ -127,23 +128,53 @@ func TestCacheBypass(t *testing.T) {
 	if files := cacheFiles(t, dir); len(files) != 0 {
 		t.Errorf("NoCache and LLVM debug flags stored %v", files)
 	}
-	// Verifier-log flags use the cache: same code.
+	// Verifier-log flags bypass it too: their logs carry source lines
+	// from libbcc's BTF, which a cached object lacks.
 	var log bytes.Buffer
-	b, err := New(Options{Text: src, Debug: debugflags.BPF, DebugWriter: &log})
+	for range 2 {
+		b, err := New(Options{Text: src, Debug: debugflags.BPF, DebugWriter: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.result.LibPath == "" {
+			t.Error("debug BPF was served from the cache")
+		}
+		b.Close()
+	}
+	if files := cacheFiles(t, dir); len(files) != 0 {
+		t.Errorf("debug flags stored %v", files)
+	}
+}
+
+// TestCacheStoresOnlyVerifiedPrograms: a program the verifier rejects is
+// not cached (a warm start would report the rejection without libbcc's
+// source lines); one loaded later with LoadFunc is, at Close.
+func TestCacheStoresOnlyVerifiedPrograms(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := withCache(t)
+	bad := "BPF_HASH(h, u32, u64);\nint f(void *ctx) { u32 k = 0; u64 *v = h.lookup(&k); return *v; }\n"
+	b, err := New(Options{Text: bad, NoAutoAttach: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := b.LoadFunc("f", Kprobe); !errors.Is(err, ErrVerifier) {
+		t.Errorf("LoadFunc: %v, want ErrVerifier", err)
+	}
 	b.Close()
-	b, err = New(Options{Text: src, Debug: debugflags.BPF, DebugWriter: &log})
+	if files := cacheFiles(t, dir); len(files) != 0 {
+		t.Errorf("a rejected program was cached: %v", files)
+	}
+	good := "int f(void *ctx) { return 0; }\n"
+	b, err = New(Options{Text: good, NoAutoAttach: true})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LoadFunc("f", Kprobe); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
 	if files := cacheFiles(t, dir); len(files) != 1 {
-		t.Errorf("debug BPF: cache %v, want one entry", files)
-	}
-	if strings.Count(log.String(), "processed") < 2 {
-		t.Errorf("verifier log not printed for both loads:\n%s", log.String())
+		t.Errorf("a verified program was not cached: %v", files)
 	}
 }
 
@@ -353,5 +384,26 @@ func TestObjectForCiliumAndObjdump(t *testing.T) {
 	out, err := exec.Command(objdump, "-d", path).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "<"+seedFn+">:") || !strings.Contains(string(out), "exit") {
 		t.Errorf("llvm-objdump -d: %v\n%s", err, out)
+	}
+
+	// libbpf 1.x, through bpftool, loads it too (pinning needs bpffs).
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testutil.RequireKernel(t, "bpftool not installed (setup.sh installs it)")
+	}
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/bpf", &st) != nil || st.Type != unix.BPF_FS_MAGIC {
+		testutil.RequireKernel(t, "no bpffs at /sys/fs/bpf (setup.sh mounts it)")
+	}
+	pin, err := os.MkdirTemp("/sys/fs/bpf", "gobcc-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(pin)
+	if out, err := exec.Command(bpftool, "prog", "loadall", path, pin).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(pin, seedFn)); err != nil {
+		t.Errorf("bpftool pinned no %s: %v", seedFn, err)
 	}
 }

@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-dev iproute2 gcc g++ make procps)
+packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-dev iproute2 gcc g++ make procps llvm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -50,6 +50,9 @@ fi
 
 if ! mountpoint -q /sys/kernel/debug 2>/dev/null; then
   mount -t debugfs debugfs /sys/kernel/debug && say "mounted debugfs"
+fi
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mount -t bpf bpf /sys/fs/bpf && say "mounted bpffs at /sys/fs/bpf"
 fi
 if [ ! -e /sys/kernel/tracing/trace_pipe ]; then
   mount -t tracefs tracefs /sys/kernel/tracing && say "mounted tracefs at /sys/kernel/tracing"

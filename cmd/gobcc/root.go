@@ -38,6 +38,7 @@ type globalOptions struct {
 	debug     debugflags.Flags
 	output    string
 	noIsolate bool
+	noCache   bool
 }
 
 // json reports whether machine-readable output was asked for.
@@ -74,6 +75,7 @@ func (g *globalOptions) programOptions(stdin io.Reader, prog string) (bcc.Option
 		Debug:       g.debug,
 		DebugWriter: os.Stderr,
 		InProcess:   g.noIsolate,
+		NoCache:     g.noCache,
 	}
 	if prog == "-" {
 		text, err := io.ReadAll(stdin)
@@ -89,6 +91,10 @@ func (g *globalOptions) programOptions(stdin io.Reader, prog string) (bcc.Option
 	}
 	if _, err := os.Stat(prog); err != nil {
 		return bcc.Options{}, fmt.Errorf("program: %w", err)
+	}
+	if isObjectFile(prog) {
+		opts.ObjectFile, opts.Name = prog, prog
+		return opts, nil
 	}
 	opts.SrcFile = prog
 	return opts, nil
@@ -131,8 +137,8 @@ and prints their tables, as a BCC Python script would, without writing one.
 	pf.StringArrayVarP(&g.includes, "include-dir", "I", nil, "add an include directory (repeatable)")
 	pf.Var(&g.debug, "debug", "BCC debug output: "+fmt.Sprint(debugflags.Names())+", comma-separated; alone means bpf (verifier log)")
 	pf.Lookup("debug").NoOptDefVal = "bpf"
-	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json (one JSON object per line)")
 	pf.BoolVar(&g.noIsolate, "no-isolate", false, "compile in this process instead of a helper process")
+	pf.BoolVar(&g.noCache, "no-cache", false, "compile through libbcc even when the compile cache has the program, and store nothing")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if g.output != outputText && g.output != outputJSON {
 			return usageErrorf("--output %q: want text or json", g.output)
@@ -147,8 +153,31 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newTablesCommand(g),
 		newDoctorCommand(g),
 		newVersionCommand(g),
+		newBuildCommand(g),
+		newCacheCommand(g),
 	)
+	// --output/-o on every command but build, whose -o names the object
+	// file it writes (as cc -o does).
+	g.output = outputText
+	for _, c := range root.Commands() {
+		if c.Name() != "build" {
+			c.PersistentFlags().StringVarP(&g.output, "output", "o", outputText, "output format: text or json (one JSON object per line)")
+		}
+	}
 	return root, g
+}
+
+// isObjectFile reports whether path holds an ELF file (a BPF object from
+// gobcc build) rather than C text.
+func isObjectFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == "\x7fELF"
 }
 
 // exactProgramArg requires one PROG.c argument.

@@ -1,7 +1,8 @@
 // Package bpfobj writes and reads gobcc's compiled programs as standard ELF
-// BPF object files: one section per function, legacy "maps" definitions
-// with R_BPF_64_64 relocations, "license" and "version" sections, in the
-// form libbpf, cilium/ebpf, bpftool and llvm-objdump read. What BCC needs
+// BPF object files: one section per function, BTF-defined maps (a ".maps"
+// section described in ".BTF") with R_BPF_64_64 relocations, "license" and
+// "version" sections, in the form libbpf 1.x (bpftool prog loadall),
+// cilium/ebpf and llvm-objdump read. What BCC needs
 // beyond that (the C type descriptions of table keys and leaves, the fields
 // of perf output structs, the libbcc version) travels in a non-allocated
 // section named "gobcc.meta", which other loaders ignore.

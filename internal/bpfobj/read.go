@@ -125,29 +125,16 @@ func verifyChecksum(data []byte, ms *elf.Section, metaJSON []byte, sum checksumT
 }
 
 func readMaps(f *elf.File, data []byte, syms []elf.Symbol, maps []Map, obj *Object) error {
-	var defs []byte
-	mapsIdx := -1
+	mapsIdx, size := -1, uint64(0)
 	for i, s := range f.Sections {
-		if s.Name == "maps" {
-			b, err := sectionData(s, data)
-			if err != nil {
-				return err
-			}
-			defs, mapsIdx = b, i
+		if s.Name == ".maps" {
+			mapsIdx, size = i, s.Size
 		}
 	}
-	if len(defs) != len(maps)*mapDefSize {
-		return fmt.Errorf("%w: maps section holds %d bytes for %d tables", ErrInvalid, len(defs), len(maps))
+	if size != uint64(len(maps)*mapDefSize) {
+		return fmt.Errorf("%w: .maps section holds %d bytes for %d tables", ErrInvalid, size, len(maps))
 	}
 	for i, m := range maps {
-		d := defs[i*mapDefSize:]
-		got := [5]uint32{}
-		for j := range got {
-			got[j] = binary.LittleEndian.Uint32(d[4*j:])
-		}
-		if got != [5]uint32{m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags} {
-			return fmt.Errorf("%w: map %s: definition %v disagrees with %s", ErrInvalid, m.Name, got, MetaSection)
-		}
 		if !hasSymbol(syms, m.Name, mapsIdx, uint64(i*mapDefSize)) {
 			return fmt.Errorf("%w: map %s has no symbol", ErrInvalid, m.Name)
 		}

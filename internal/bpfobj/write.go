@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // Instruction encoding, from the kernel's uapi/linux/bpf.h.
@@ -18,7 +20,7 @@ const (
 	pseudoMapFD    = 1    // BPF_PSEUDO_MAP_FD
 	pseudoMapValue = 2    // BPF_PSEUDO_MAP_VALUE
 	relBPF64       = 1    // R_BPF_64_64
-	mapDefSize     = 20   // struct bpf_map_def: type, key, value, max_entries, flags
+	mapDefSize     = 40   // a BTF map definition: five pointers (type, key_size, value_size, max_entries, map_flags)
 	symSize        = 24   // Elf64_Sym
 	relSize        = 16   // Elf64_Rel
 	sectionHdrSize = 64   // Elf64_Shdr
@@ -81,17 +83,20 @@ func Write(obj *Object) ([]byte, error) {
 	syms = append(syms, make([]byte, symSize)...) // the null symbol
 	mapSym := make([]uint32, len(obj.Maps))
 	if len(obj.Maps) > 0 {
-		var defs []byte
-		for _, m := range obj.Maps {
-			for _, v := range []uint32{m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags} {
-				defs = binary.LittleEndian.AppendUint32(defs, v)
-			}
+		// BTF-defined maps (libbpf 1.0 reads no other kind): the ".maps"
+		// section holds one zeroed struct per map, and the ".BTF" section
+		// describes each as struct { __uint(type, T); __uint(key_size, K);
+		// ... }, BCC's definition in libbpf's words.
+		btfData, err := mapsBTF(obj.Maps)
+		if err != nil {
+			return nil, err
 		}
-		mapsIdx := w.addSection(elfSection{name: "maps", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, align: 4, data: defs})
+		mapsIdx := w.addSection(elfSection{name: ".maps", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, align: 8, data: make([]byte, len(obj.Maps)*mapDefSize)})
 		for i, m := range obj.Maps {
 			mapSym[i] = uint32(len(syms) / symSize)
 			syms = w.appendSym(syms, m.Name, elf.STT_OBJECT, mapsIdx, uint64(i*mapDefSize), mapDefSize)
 		}
+		w.addSection(elfSection{name: ".BTF", typ: elf.SHT_PROGBITS, align: 4, data: btfData})
 	}
 	mf := make([]metaFunc, 0, len(obj.Functions))
 	seen := make(map[string]bool)
@@ -267,4 +272,36 @@ func (w *elfWriter) bytes(strtabIdx int) []byte {
 	binary.LittleEndian.PutUint16(h[60:], uint16(len(w.sections)))
 	binary.LittleEndian.PutUint16(h[62:], uint16(strtabIdx))
 	return out
+}
+
+// mapsBTF describes the maps as libbpf's BTF-defined maps: a variable of
+// an anonymous struct per map in a ".maps" data section, each member a
+// pointer to an int array whose length is the value (libbpf's __uint).
+func mapsBTF(maps []Map) ([]byte, error) {
+	intType := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	index := &btf.Int{Name: "__ARRAY_SIZE_TYPE__", Size: 4}
+	uintMember := func(name string, v uint32, bits uint32) btf.Member {
+		return btf.Member{Name: name, Offset: btf.Bits(bits), Type: &btf.Pointer{Target: &btf.Array{Index: index, Type: intType, Nelems: v}}}
+	}
+	ds := &btf.Datasec{Name: ".maps", Size: uint32(len(maps) * mapDefSize)}
+	for i, m := range maps {
+		st := &btf.Struct{Size: mapDefSize, Members: []btf.Member{
+			uintMember("type", m.Type, 0),
+			uintMember("key_size", m.KeySize, 64),
+			uintMember("value_size", m.ValueSize, 128),
+			uintMember("max_entries", m.MaxEntries, 192),
+			uintMember("map_flags", m.Flags, 256),
+		}}
+		v := &btf.Var{Name: m.Name, Type: st, Linkage: btf.GlobalVar}
+		ds.Vars = append(ds.Vars, btf.VarSecinfo{Type: v, Offset: uint32(i * mapDefSize), Size: mapDefSize})
+	}
+	b, err := btf.NewBuilder([]btf.Type{ds}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bpfobj: map BTF: %w", err)
+	}
+	data, err := b.Marshal(nil, &btf.MarshalOptions{Order: binary.LittleEndian})
+	if err != nil {
+		return nil, fmt.Errorf("bpfobj: map BTF: %w", err)
+	}
+	return data, nil
 }

@@ -112,7 +112,7 @@ func (s *objectSession) Load(req LoadRequest) (LoadResult, error) {
 		return LoadResult{}, err
 	}
 	attr := bpfsys.ProgLoadAttr{
-		Type: uint32(req.ProgType), Insns: insns, License: s.obj.License, Name: req.Name,
+		Type: uint32(req.ProgType), Insns: insns, License: s.obj.License, Name: progName(req.Name),
 		LogLevel: uint32(req.LogLevel), ExpectedAttachType: uint32(req.AttachType),
 		KernVersion: s.obj.KernVersion,
 	}
@@ -135,6 +135,18 @@ func (s *objectSession) Load(req LoadRequest) (LoadResult, error) {
 		return LoadResult{FD: -1, Log: log, Errno: int(errno)}, nil
 	}
 	return LoadResult{FD: fd, Log: log}, nil
+}
+
+// progName is the kernel's name for a function, as libbcc's
+// bcc_prog_load_xattr makes it: without BCC's attach prefix (tracepoint__,
+// kprobe__, ...), cut to 15 bytes by the kernel's limit.
+func progName(name string) string {
+	for _, p := range []string{"kprobe__", "kretprobe__", "tracepoint__", "raw_tracepoint__", "kfunc__", "kmod_ret__", "kretfunc__", "lsm__", "bpf_iter__"} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			return rest
+		}
+	}
+	return name
 }
 
 // attachBTFID finds the kernel function a kfunc__/kretfunc__/lsm__ program
