@@ -217,8 +217,8 @@ func compileRequest(opts Options) (compileInputs, error) {
 // function, legacy map definitions and relocations as libbpf and
 // cilium/ebpf read them, and gobcc's table descriptions in a section of
 // its own. New with Options.Object loads it on a host with the same kernel
-// and no libbcc, LLVM or kernel headers. Programs with USDT contexts or
-// maps of maps cannot be built (ErrNotSupported).
+// and no libbcc, LLVM or kernel headers. Programs with USDT contexts, maps
+// of maps or pinned/shared tables cannot be built (ErrNotSupported).
 func Build(opts Options) ([]byte, error) {
 	if len(opts.USDTContexts) > 0 {
 		return nil, fmt.Errorf("%w: USDT contexts are resolved against a running binary at New", ErrNotSupported)
@@ -229,6 +229,9 @@ func Build(opts Options) ([]byte, error) {
 	}
 	if in.req.Text == "" {
 		return nil, ErrNoSource
+	}
+	if err := storable(in.req.Text); err != nil {
+		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
 		return nil, err

@@ -53,6 +53,9 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 	if debugflags.Flags(in.req.DebugFlags)&debugNeedsLibbcc != 0 {
 		return "", errors.New("debug flags")
 	}
+	if err := storable(in.req.Text); err != nil {
+		return "", err
+	}
 	stamps, err := cache.IncludeStamps(in.req.CFlags)
 	if err != nil {
 		return "", err
@@ -64,6 +67,21 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 	return cache.Key(cacheKeyVersion, strconv.Itoa(bpfobj.FormatVersion), runtime.GOARCH,
 		libPath, libVersion.String(), headers, in.req.Text,
 		strings.Join(in.req.CFlags, "\x00"), stamps), nil
+}
+
+// sharedTableMarkers are the BCC macros whose tables live outside the
+// program (pinned in bpffs, shared between programs of a process): a
+// compiled object would create them afresh instead of opening them.
+var sharedTableMarkers = []string{"BPF_TABLE_PINNED", "BPF_TABLE_SHARED", "BPF_TABLE_PUBLIC", `BPF_TABLE("extern"`}
+
+// storable says why a program's compiled form cannot stand alone.
+func storable(text string) error {
+	for _, m := range sharedTableMarkers {
+		if strings.Contains(text, m) {
+			return fmt.Errorf("%w: the program uses %s tables, which an object cannot open", ErrNotSupported, strings.TrimSuffix(m, `("extern"`))
+		}
+	}
+	return nil
 }
 
 // headerIdentity names the kernel header tree a compile uses: the running

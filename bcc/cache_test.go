@@ -407,3 +407,23 @@ func TestObjectForCiliumAndObjdump(t *testing.T) {
 		t.Errorf("bpftool pinned no %s: %v", seedFn, err)
 	}
 }
+
+func TestSharedTablesAreNotStored(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := withCache(t)
+	src := `BPF_TABLE_SHARED("hash", u32, u64, gobcc_shared_test, 4);` + "\nint f(void *ctx) { return 0; }\n"
+	b, err := New(Options{Text: src, NoAutoAttach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LoadFunc("f", Kprobe); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if files := cacheFiles(t, dir); len(files) != 0 {
+		t.Errorf("a program with a shared table was cached: %v", files)
+	}
+	if _, err := Build(Options{Text: src}); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("Build: %v, want ErrNotSupported", err)
+	}
+}
