@@ -1,6 +1,7 @@
 package bcc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -95,12 +96,28 @@ type Function struct {
 // attaches every function whose name says where it belongs:
 // tracepoint__CAT__NAME (TRACEPOINT_PROBE), raw_tracepoint__NAME
 // (RAW_TRACEPOINT_PROBE), kprobe__FN, kretprobe__FN, kfunc__FN, kretfunc__FN
-// and lsm__HOOK.
+// and lsm__HOOK. It is NewContext with context.Background().
 //
 // The caller owns the returned BPF and must Close it. On error nothing is
 // left behind. Compile errors are *CompileError, verifier rejections
 // *VerifierError.
 func New(opts Options) (*BPF, error) {
+	return NewContext(context.Background(), opts)
+}
+
+// NewContext is New with a context that bounds the compile, which can take
+// seconds for a large program. When ctx ends during the compile, the
+// compile helper process is killed and reaped, and the error wraps
+// ctx.Err() (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded); nothing is left behind. ctx is checked again
+// before functions are loaded and attached. With Options.InProcess the
+// compile itself cannot be interrupted (libbcc has no way to stop it), so
+// ctx is only checked before and after it. ctx does not outlive the call:
+// the returned BPF is not closed when ctx ends.
+func NewContext(ctx context.Context, opts Options) (*BPF, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("new: %w", err)
+	}
 	text, file, err := readSource(opts)
 	if err != nil {
 		return nil, err
@@ -137,13 +154,16 @@ func New(opts Options) (*BPF, error) {
 	if err != nil {
 		return nil, err
 	}
-	session, err := compiler.Compile(compiler.Request{
+	session, err := compiler.Compile(ctx, compiler.Request{
 		Text:       text,
 		CFlags:     flags,
 		DebugFlags: uint(opts.Debug),
 		USDT:       usdt,
 	}, !opts.InProcess)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, err
+		}
 		if len(usdt) > 0 && !errors.Is(err, ErrCompile) && strings.Contains(err.Error(), "USDT") {
 			// libbcc's USDT setup failed in the helper; its text says why.
 			return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
@@ -159,6 +179,11 @@ func New(opts Options) (*BPF, error) {
 	if err := b.openTables(); err != nil {
 		b.Close()
 		return nil, err
+	}
+	// After openTables, so that Close releases the tables' descriptors.
+	if err := ctx.Err(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("compiled, not loaded: %w", err)
 	}
 	if err := b.attachUSDT(opts.AttachUSDTIgnorePID); err != nil {
 		b.Close()

@@ -16,6 +16,7 @@
 package compiler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -124,9 +125,22 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Compile compiles req in a helper process when isolate is true, else in
 // this process.
-func Compile(req Request, isolate bool) (Session, error) {
-	if isolate {
-		return compileInHelper(req)
+//
+// When ctx ends during a helper's compile, the helper is killed and reaped
+// and the error wraps ctx.Err(). libbcc cannot interrupt a compile in this
+// process, so there ctx is only checked before and after it.
+func Compile(ctx context.Context, req Request, isolate bool) (Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return compileInProcess(req)
+	if isolate {
+		return compileInHelper(ctx, req)
+	}
+	s, err := compileInProcess(req)
+	if err == nil && ctx.Err() != nil {
+		closeTables(s.Result().Tables)
+		s.Close()
+		return nil, fmt.Errorf("compile: %w", ctx.Err())
+	}
+	return s, err
 }
