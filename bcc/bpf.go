@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
+	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 )
 
@@ -90,6 +93,38 @@ type Function struct {
 	Log string
 	// Insns is the number of BPF instructions.
 	Insns int
+
+	b *BPF // the owner, whose lock guards FD against Close
+}
+
+// processedInsns is the verifier log's summary line.
+var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
+
+// VerifiedInsns returns how many instructions the verifier processed when
+// it loaded the function (the "processed N insns" of its log): the
+// kernel's count (Linux 5.16+), or else the count in Log when a verifier
+// log was asked for. It fails with ErrNotSupported when neither is
+// available, and ErrClosed after the BPF object is closed.
+func (f *Function) VerifiedInsns() (int, error) {
+	if m := processedInsns.FindAllStringSubmatch(f.Log, -1); len(m) > 0 {
+		return strconv.Atoi(m[len(m)-1][1])
+	}
+	if f.b == nil {
+		return 0, fmt.Errorf("%w: %s was not loaded by a BPF object", ErrNotSupported, f.Name)
+	}
+	f.b.mu.Lock()
+	defer f.b.mu.Unlock()
+	if f.b.closed {
+		return 0, ErrClosed
+	}
+	info, err := bpfsys.ProgInfoByFD(f.FD)
+	if err != nil {
+		return 0, fmt.Errorf("program info of %s: %w", f.Name, err)
+	}
+	if !info.HasVerifiedInsns {
+		return 0, fmt.Errorf("%w: the kernel reports no verified instruction count (Linux 5.16+) and no verifier log was asked for (debugflags.BPF)", ErrNotSupported)
+	}
+	return int(info.VerifiedInsns), nil
 }
 
 // New compiles the program, creates its tables, and, as BCC does, loads and
@@ -199,6 +234,20 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	b.freeCompilerIfDone()
 	b.mu.Unlock()
 	return b, nil
+}
+
+// oneOption returns the options value of a trailing opts ...XxxOptions
+// parameter, the project's idiom for optional settings: the zero value for
+// none, the value for one, ErrTooManyOptions for more.
+func oneOption[T any](opts []T) (T, error) {
+	var zero T
+	switch len(opts) {
+	case 0:
+		return zero, nil
+	case 1:
+		return opts[0], nil
+	}
+	return zero, fmt.Errorf("%w: got %d %T values", ErrTooManyOptions, len(opts), zero)
 }
 
 func readSource(opts Options) (text, file string, err error) {
@@ -319,7 +368,7 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 			Hint:     extractHint(r.Output),
 		}
 	}
-	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8}
+	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8, b: b}
 	b.funcs[name] = f
 	if b.debug.VerifierLogLevel() > 0 && log != "" {
 		fmt.Fprintf(b.debugW, "verifier log for %s:\n%s\n", name, strings.TrimRight(log, "\n"))

@@ -6,8 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
@@ -55,6 +54,9 @@ var (
 	ErrAlreadyAttached = errors.New("already attached")
 	// ErrNotAttached means nothing of ours is attached there.
 	ErrNotAttached = errors.New("not attached")
+	// ErrTooManyOptions means a trailing opts ...XxxOptions parameter got
+	// more than one value: it takes none (the defaults) or one.
+	ErrTooManyOptions = errors.New("more than one options value")
 )
 
 // Diagnostic is one message from clang, located in the user's file.
@@ -123,7 +125,7 @@ type VerifierError struct {
 	ProgType ProgType
 	// Errno is the bpf() error (EACCES for a verifier rejection, EPERM,
 	// EINVAL, E2BIG, ...).
-	Errno unix.Errno
+	Errno syscall.Errno
 	// Log is the verifier's log, with libbcc's source references mapped to
 	// the user's file and lines.
 	Log string
@@ -134,7 +136,7 @@ type VerifierError struct {
 func (e *VerifierError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %s as %s: %v", e.Function, e.ProgType, e.Errno)
-	if e.Errno == unix.EACCES || e.Errno == unix.EINVAL {
+	if e.Errno == syscall.EACCES || e.Errno == syscall.EINVAL {
 		b.WriteString(" (verifier rejected the program)")
 	}
 	if tail := e.LastLines(8); tail != "" {
@@ -152,7 +154,7 @@ func (e *VerifierError) Error() string {
 // ErrNotSupported when the kernel said EPERM with no log.
 func (e *VerifierError) Unwrap() []error {
 	errs := []error{ErrVerifier, e.Errno}
-	if e.Errno == unix.EPERM && strings.TrimSpace(e.Log) == "" {
+	if e.Errno == syscall.EPERM && strings.TrimSpace(e.Log) == "" {
 		errs = append(errs, ErrNotSupported)
 	}
 	return errs
