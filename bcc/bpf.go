@@ -18,6 +18,7 @@ import (
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/srcmap"
 )
 
 // Options say what to compile and how: the Go form of the keyword
@@ -65,7 +66,7 @@ type BPF struct {
 	file     string
 	debug    debugflags.Flags
 	debugW   io.Writer
-	srcmap   *sourceMapper
+	srcmap   *srcmap.Mapper
 	session  compiler.Session // nil once freed
 	result   *compiler.Result
 	funcs    map[string]*Function
@@ -175,7 +176,7 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 		file:   file,
 		debug:  opts.Debug,
 		debugW: opts.DebugWriter,
-		srcmap: newSourceMapper(text, file),
+		srcmap: srcmap.New(text, file),
 		funcs:  make(map[string]*Function),
 		tables: make(map[string]*Table),
 	}
@@ -207,7 +208,7 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	}
 	b.session = session
 	b.result = session.Result()
-	if out := strings.ReplaceAll(b.result.Output, virtualMain, file); out != "" {
+	if out := strings.ReplaceAll(b.result.Output, srcmap.VirtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
 	}
 	b.warnings = append(b.warnings, headerWarnings()...)
@@ -358,14 +359,14 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	log := b.srcmap.mapLog(r.Log)
+	log := b.srcmap.MapLog(r.Log)
 	if r.FD < 0 {
 		return nil, &VerifierError{
 			Function: name,
 			ProgType: progType,
 			Errno:    unix.Errno(r.Errno),
 			Log:      log,
-			Hint:     extractHint(r.Output),
+			Hint:     srcmap.Hint(r.Output),
 		}
 	}
 	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8, b: b}
@@ -374,19 +375,6 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 		fmt.Fprintf(b.debugW, "verifier log for %s:\n%s\n", name, strings.TrimRight(log, "\n"))
 	}
 	return f, nil
-}
-
-// extractHint finds libbcc's "HINT: ..." paragraph in its output.
-func extractHint(output string) string {
-	i := strings.Index(output, "HINT: ")
-	if i < 0 {
-		return ""
-	}
-	hint := output[i:]
-	if j := strings.Index(hint, "\n\n"); j >= 0 {
-		hint = hint[:j]
-	}
-	return strings.TrimSpace(hint)
 }
 
 // freeCompilerIfDone ends the compile session once every function has been

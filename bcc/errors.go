@@ -3,14 +3,13 @@ package bcc
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/libbcc"
+	"github.com/gobcc/gobcc/internal/srcmap"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -175,61 +174,17 @@ func (e *VerifierError) LastLines(n int) string {
 	return strings.Join(kept, "\n")
 }
 
-// libbcc compiles text under this name; clang's messages use it.
-const virtualMain = "/virtual/main.c"
-
-var diagLine = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (error|warning|note|fatal error|remark): (.*)$`)
-
-// parseDiagnostics reads clang's output. Messages about libbcc's own
-// headers keep their names; those about the program get file.
-func parseDiagnostics(output, file string) []Diagnostic {
-	var out []Diagnostic
-	lines := strings.Split(output, "\n")
-	for i := 0; i < len(lines); i++ {
-		m := diagLine.FindStringSubmatch(lines[i])
-		if m == nil {
-			continue
-		}
-		d := Diagnostic{File: m[1], Severity: m[4], Message: m[5]}
-		d.Line, _ = strconv.Atoi(m[2])
-		d.Column, _ = strconv.Atoi(m[3])
-		if d.File == virtualMain {
-			d.File = file
-		}
-		// clang follows a diagnostic with the source line and a caret line.
-		if i+2 < len(lines) && strings.Contains(lines[i+2], "^") && !diagLine.MatchString(lines[i+1]) {
-			d.Source = lines[i+1] + "\n" + lines[i+2]
-			i += 2
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
 // newCompileError turns the compiler's failure into a *CompileError in
-// terms of the user's file. clang reports some errors from libbcc's second
-// pass, over its rewritten copy of the program, whose lines are shifted by
-// what libbcc added; the source line clang quotes finds the user's line.
-func newCompileError(err error, file string, srcmap *sourceMapper) error {
+// terms of the user's file.
+func newCompileError(err error, file string, m *srcmap.Mapper) error {
 	var ce *compiler.Error
 	if !errors.As(err, &ce) {
 		return err
 	}
-	out := strings.ReplaceAll(ce.Output, virtualMain, file)
-	diags := parseDiagnostics(ce.Output, file)
-	for i := range diags {
-		d := &diags[i]
-		if d.File != file || d.Source == "" {
-			continue
-		}
-		quoted, _, _ := strings.Cut(d.Source, "\n")
-		line := srcmap.userLine(quoted, d.Line)
-		if line == 0 || line == d.Line {
-			continue
-		}
-		old := fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column)
-		d.Line = line
-		out = strings.Replace(out, old, fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column), 1)
+	diags, out := m.CompilerOutput(ce.Output)
+	e := &CompileError{File: file, Output: out, Err: ce.Err}
+	for _, d := range diags {
+		e.Diagnostics = append(e.Diagnostics, Diagnostic(d))
 	}
-	return &CompileError{File: file, Diagnostics: diags, Output: out, Err: ce.Err}
+	return e
 }
