@@ -18,6 +18,7 @@ import (
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/features"
 	"github.com/gobcc/gobcc/internal/srcmap"
 )
 
@@ -272,21 +273,10 @@ func readSource(opts Options) (text, file string, err error) {
 // checkPrivileges fails early, with a clear message, where bpf() would
 // fail with EPERM for lack of privileges.
 func checkPrivileges() error {
-	if os.Geteuid() == 0 {
-		return nil
+	if !features.Privileged() {
+		return ErrPermission
 	}
-	var hdr unix.CapUserHeader
-	var data [2]unix.CapUserData
-	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return nil // unknown: let the kernel decide
-	}
-	const capSysAdmin, capBPF = 21, 39
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	if has(capSysAdmin) || has(capBPF) {
-		return nil
-	}
-	return ErrPermission
+	return nil
 }
 
 // Warnings returns what New noticed but did not fail on, such as kernel

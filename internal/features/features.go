@@ -374,6 +374,24 @@ func RingBuffer() error {
 	return nil
 }
 
+// Privileged reports whether this process may have the privileges BPF
+// needs: root, CAP_SYS_ADMIN or CAP_BPF. When the capabilities cannot be
+// read it answers true and leaves the verdict to the kernel.
+func Privileged() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	var hdr unix.CapUserHeader
+	var data [2]unix.CapUserData
+	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true
+	}
+	const capSysAdmin, capBPF = 21, 39
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	return has(capSysAdmin) || has(capBPF)
+}
+
 // Result is one probe's outcome.
 type Result struct {
 	// Name is the mechanism, as listed in All.
