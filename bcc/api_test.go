@@ -218,3 +218,17 @@ func TestParseTraceLine(t *testing.T) {
 		t.Errorf("unparsable line = %+v, %v", ev, ok)
 	}
 }
+
+func TestParseProgType(t *testing.T) {
+	for in, want := range map[string]ProgType{
+		"tracepoint": Tracepoint, "TRACEPOINT": Tracepoint, "raw-tracepoint": RawTracepoint,
+		"SOCKET_FILTER": SocketFilter, "perf_event": PerfEvent,
+	} {
+		if got, err := ParseProgType(in); err != nil || got != want {
+			t.Errorf("ParseProgType(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseProgType("nonsense"); err == nil {
+		t.Error("ParseProgType(nonsense) succeeded")
+	}
+}
