@@ -101,7 +101,7 @@ func checkProgram(cmd *cobra.Command, g *globalOptions, prog string, overrides m
 	if !userDebug {
 		opts.DebugWriter = io.Discard
 	}
-	b, err := compile(opts)
+	b, err := compile(cmd.Context(), opts)
 	if err != nil {
 		return err
 	}
