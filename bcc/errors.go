@@ -70,6 +70,7 @@ type Diagnostic struct {
 	Source string
 }
 
+// String formats the diagnostic as clang does: "file:line:col: severity: message".
 func (d Diagnostic) String() string {
 	return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, d.Severity, d.Message)
 }
@@ -77,15 +78,19 @@ func (d Diagnostic) String() string {
 // CompileError is returned when a program does not compile, or when libbcc
 // crashed while compiling it (then it also wraps ErrHelperCrashed).
 type CompileError struct {
+	// File is the user's file name (Options.SrcFile, Options.Name or
+	// "<text>").
 	File string
 	// Diagnostics are clang's errors, warnings and notes in order.
 	Diagnostics []Diagnostic
 	// Output is everything libbcc and clang printed, with libbcc's internal
 	// file name replaced by File.
 	Output string
-	Err    error
+	// Err is ErrCompile, or an error wrapping ErrHelperCrashed.
+	Err error
 }
 
+// Error names the file and the number of errors, followed by clang's output.
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %v", e.File, e.Err)
@@ -105,6 +110,8 @@ func (e *CompileError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause: ErrCompile, or an error wrapping
+// ErrHelperCrashed.
 func (e *CompileError) Unwrap() error { return e.Err }
 
 // Errors returns only the error diagnostics.
@@ -120,7 +127,9 @@ func (e *CompileError) Errors() []Diagnostic {
 
 // VerifierError is returned when the kernel refuses to load a function.
 type VerifierError struct {
+	// Function is the C function the kernel refused.
 	Function string
+	// ProgType is the program type it was loaded as.
 	ProgType ProgType
 	// Errno is the bpf() error (EACCES for a verifier rejection, EPERM,
 	// EINVAL, E2BIG, ...).
@@ -132,6 +141,8 @@ type VerifierError struct {
 	Hint string
 }
 
+// Error names the function, its program type and the errno, followed by the
+// log's last lines and libbcc's hint.
 func (e *VerifierError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %s as %s: %v", e.Function, e.ProgType, e.Errno)

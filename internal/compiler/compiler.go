@@ -114,6 +114,7 @@ type Error struct {
 	Err error
 }
 
+// Error is the cause followed by clang's output.
 func (e *Error) Error() string {
 	if e.Output == "" {
 		return e.Err.Error()
@@ -121,6 +122,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%v:\n%s", e.Err, e.Output)
 }
 
+// Unwrap returns ErrCompile or the crash error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Compile compiles req in a helper process when isolate is true, else in
