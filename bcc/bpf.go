@@ -152,6 +152,9 @@ func New(opts Options) (*BPF, error) {
 // ctx is only checked before and after it. ctx does not outlive the call:
 // the returned BPF is not closed when ctx ends.
 func NewContext(ctx context.Context, opts Options) (*BPF, error) {
+	if ctx == nil {
+		return nil, errors.New("bcc: NewContext with a nil Context")
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("new: %w", err)
 	}
