@@ -1,11 +1,14 @@
 package bcc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,7 +17,10 @@ import (
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfobj"
+	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/features"
+	"github.com/gobcc/gobcc/internal/srcmap"
 )
 
 // Options say what to compile and how: the Go form of the keyword
@@ -71,7 +77,7 @@ type BPF struct {
 	file    string
 	debug   debugflags.Flags
 	debugW  io.Writer
-	srcmap  *sourceMapper
+	srcmap  *srcmap.Mapper
 	session compiler.Session // nil once freed
 	// pendingCache, when set, stores the compile in the cache once every
 	// function has loaded (freeCompilerIfDone).
@@ -102,18 +108,69 @@ type Function struct {
 	Log string
 	// Insns is the number of BPF instructions.
 	Insns int
+
+	b *BPF // the owner, whose lock guards FD against Close
+}
+
+// processedInsns is the verifier log's summary line.
+var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
+
+// VerifiedInsns returns how many instructions the verifier processed when
+// it loaded the function (the "processed N insns" of its log): the
+// kernel's count (Linux 5.16+), or else the count in Log when a verifier
+// log was asked for. It fails with ErrNotSupported when neither is
+// available, and ErrClosed after the BPF object is closed.
+func (f *Function) VerifiedInsns() (int, error) {
+	if m := processedInsns.FindAllStringSubmatch(f.Log, -1); len(m) > 0 {
+		return strconv.Atoi(m[len(m)-1][1])
+	}
+	if f.b == nil {
+		return 0, fmt.Errorf("%w: %s was not loaded by a BPF object", ErrNotSupported, f.Name)
+	}
+	f.b.mu.Lock()
+	defer f.b.mu.Unlock()
+	if f.b.closed {
+		return 0, ErrClosed
+	}
+	info, err := bpfsys.ProgInfoByFD(f.FD)
+	if err != nil {
+		return 0, fmt.Errorf("program info of %s: %w", f.Name, err)
+	}
+	if !info.HasVerifiedInsns {
+		return 0, fmt.Errorf("%w: the kernel reports no verified instruction count (Linux 5.16+) and no verifier log was asked for (debugflags.BPF)", ErrNotSupported)
+	}
+	return int(info.VerifiedInsns), nil
 }
 
 // New compiles the program, creates its tables, and, as BCC does, loads and
 // attaches every function whose name says where it belongs:
 // tracepoint__CAT__NAME (TRACEPOINT_PROBE), raw_tracepoint__NAME
 // (RAW_TRACEPOINT_PROBE), kprobe__FN, kretprobe__FN, kfunc__FN, kretfunc__FN
-// and lsm__HOOK.
+// and lsm__HOOK. It is NewContext with context.Background().
 //
 // The caller owns the returned BPF and must Close it. On error nothing is
 // left behind. Compile errors are *CompileError, verifier rejections
 // *VerifierError.
 func New(opts Options) (*BPF, error) {
+	return NewContext(context.Background(), opts)
+}
+
+// NewContext is New with a context that bounds the compile, which can take
+// seconds for a large program. When ctx ends during the compile, the
+// compile helper process is killed and reaped, and the error wraps
+// ctx.Err() (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded); nothing is left behind. ctx is checked again
+// before functions are loaded and attached. With Options.InProcess the
+// compile itself cannot be interrupted (libbcc has no way to stop it), so
+// ctx is only checked before and after it. ctx does not outlive the call:
+// the returned BPF is not closed when ctx ends.
+func NewContext(ctx context.Context, opts Options) (*BPF, error) {
+	if ctx == nil {
+		return nil, errors.New("bcc: NewContext with a nil Context")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("new: %w", err)
+	}
 	in, err := compileRequest(opts)
 	if err != nil {
 		return nil, err
@@ -123,7 +180,7 @@ func New(opts Options) (*BPF, error) {
 		file:   file,
 		debug:  opts.Debug,
 		debugW: opts.DebugWriter,
-		srcmap: newSourceMapper(text, file),
+		srcmap: srcmap.New(text, file),
 		funcs:  make(map[string]*Function),
 		tables: make(map[string]*Table),
 	}
@@ -138,9 +195,12 @@ func New(opts Options) (*BPF, error) {
 		return nil, err
 	}
 	in.req.USDT = usdt
-	session, pending, err := openSession(opts, in, func(w string) { b.warnings = append(b.warnings, w) })
+	session, pending, err := openSession(ctx, opts, in, func(w string) { b.warnings = append(b.warnings, w) })
 	if err != nil {
 		if errors.Is(err, ErrBadObject) {
+			return nil, err
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
 		}
 		if len(usdt) > 0 && !errors.Is(err, ErrCompile) && strings.Contains(err.Error(), "USDT") {
@@ -152,7 +212,7 @@ func New(opts Options) (*BPF, error) {
 	b.session = session
 	b.pendingCache = pending
 	b.result = session.Result()
-	if out := strings.ReplaceAll(b.result.Output, virtualMain, file); out != "" {
+	if out := strings.ReplaceAll(b.result.Output, srcmap.VirtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
 	}
 	if opts.Object == nil && opts.ObjectFile == "" {
@@ -161,6 +221,11 @@ func New(opts Options) (*BPF, error) {
 	if err := b.openTables(); err != nil {
 		b.Close()
 		return nil, err
+	}
+	// After openTables, so that Close releases the tables' descriptors.
+	if err := ctx.Err(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("compiled, not loaded: %w", err)
 	}
 	if err := b.attachUSDT(opts.AttachUSDTIgnorePID); err != nil {
 		b.Close()
@@ -214,12 +279,12 @@ func compileRequest(opts Options) (compileInputs, error) {
 
 // Build compiles the program of opts (Text or SrcFile, CFlags, Debug)
 // through libbcc and returns it as an ELF BPF object: one section per
-// function, legacy map definitions and relocations as libbpf and
-// cilium/ebpf read them, and gobcc's table descriptions in a section of
+// function, BTF-defined maps and relocations as libbpf and cilium/ebpf
+// read them, and gobcc's table descriptions in a section of
 // its own. New with Options.Object loads it on a host with the same kernel
 // and no libbcc, LLVM or kernel headers. Programs with USDT contexts, maps
 // of maps or pinned/shared tables cannot be built (ErrNotSupported).
-func Build(opts Options) ([]byte, error) {
+func Build(ctx context.Context, opts Options) ([]byte, error) {
 	if len(opts.USDTContexts) > 0 {
 		return nil, fmt.Errorf("%w: USDT contexts are resolved against a running binary at New", ErrNotSupported)
 	}
@@ -236,9 +301,12 @@ func Build(opts Options) ([]byte, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	s, err := compiler.Compile(in.req, !opts.InProcess)
+	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
 	if err != nil {
-		return nil, newCompileError(err, in.source, newSourceMapper(in.req.Text, in.source))
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, err
+		}
+		return nil, newCompileError(err, in.source, srcmap.New(in.req.Text, in.source))
 	}
 	defer func() {
 		s.Close()
@@ -251,6 +319,20 @@ func Build(opts Options) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	return bpfobj.Write(obj)
+}
+
+// oneOption returns the options value of a trailing opts ...XxxOptions
+// parameter, the project's idiom for optional settings: the zero value for
+// none, the value for one, ErrTooManyOptions for more.
+func oneOption[T any](opts []T) (T, error) {
+	var zero T
+	switch len(opts) {
+	case 0:
+		return zero, nil
+	case 1:
+		return opts[0], nil
+	}
+	return zero, fmt.Errorf("%w: got %d %T values", ErrTooManyOptions, len(opts), zero)
 }
 
 func readSource(opts Options) (text, file string, err error) {
@@ -274,21 +356,10 @@ func readSource(opts Options) (text, file string, err error) {
 // checkPrivileges fails early, with a clear message, where bpf() would
 // fail with EPERM for lack of privileges.
 func checkPrivileges() error {
-	if os.Geteuid() == 0 {
-		return nil
+	if !features.Privileged() {
+		return ErrPermission
 	}
-	var hdr unix.CapUserHeader
-	var data [2]unix.CapUserData
-	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return nil // unknown: let the kernel decide
-	}
-	const capSysAdmin, capBPF = 21, 39
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	if has(capSysAdmin) || has(capBPF) {
-		return nil
-	}
-	return ErrPermission
+	return nil
 }
 
 // Warnings returns what New noticed but did not fail on, such as kernel
@@ -361,7 +432,7 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	log := b.srcmap.mapLog(r.Log)
+	log := b.srcmap.MapLog(r.Log)
 	if r.FD < 0 {
 		b.pendingCache = nil // never serve a rejected program from the cache
 		return nil, &VerifierError{
@@ -369,29 +440,16 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 			ProgType: progType,
 			Errno:    unix.Errno(r.Errno),
 			Log:      log,
-			Hint:     extractHint(r.Output),
+			Hint:     srcmap.Hint(r.Output),
 		}
 	}
-	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8}
+	f := &Function{Name: name, Type: progType, FD: r.FD, Log: log, Insns: len(insns) / 8, b: b}
 	b.funcs[name] = f
 	b.freeCompilerIfDone()
 	if b.debug.VerifierLogLevel() > 0 && log != "" {
 		fmt.Fprintf(b.debugW, "verifier log for %s:\n%s\n", name, strings.TrimRight(log, "\n"))
 	}
 	return f, nil
-}
-
-// extractHint finds libbcc's "HINT: ..." paragraph in its output.
-func extractHint(output string) string {
-	i := strings.Index(output, "HINT: ")
-	if i < 0 {
-		return ""
-	}
-	hint := output[i:]
-	if j := strings.Index(hint, "\n\n"); j >= 0 {
-		hint = hint[:j]
-	}
-	return strings.TrimSpace(hint)
 }
 
 // freeCompilerIfDone ends the compile session once every function has been

@@ -1,6 +1,7 @@
 package bcc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -113,7 +114,7 @@ func kernelRelease() string {
 // cached comes back with a pendingEntry: New stores it once every function
 // has passed the verifier, so that a program the verifier rejects is never
 // served from the cache (its log would lack libbcc's source lines).
-func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Session, *pendingEntry, error) {
+func openSession(ctx context.Context, opts Options, in compileInputs, warn func(string)) (compiler.Session, *pendingEntry, error) {
 	if opts.Object != nil || opts.ObjectFile != "" {
 		s, err := objectSession(opts)
 		return s, nil, err
@@ -149,7 +150,7 @@ func openSession(opts Options, in compileInputs, warn func(string)) (compiler.Se
 			warn(fmt.Sprintf("compile cache entry %s ignored (%v); recompiled", key[:12], err))
 		}
 	}
-	s, err := compiler.Compile(in.req, !opts.InProcess)
+	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
 	if err != nil || c == nil {
 		return s, nil, err
 	}

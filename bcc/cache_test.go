@@ -2,6 +2,7 @@ package bcc
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -262,7 +263,7 @@ func TestCacheUntrustedDirectory(t *testing.T) {
 // GOBCC_LIBBCC pointing nowhere (libbcc cannot be used), and counts.
 func TestBuildObjectRunsWithoutLibbcc(t *testing.T) {
 	testutil.RequireRoot(t)
-	obj, err := Build(Options{SrcFile: "../testdata/kmalloc_callers.c"})
+	obj, err := Build(context.Background(), Options{SrcFile: "../testdata/kmalloc_callers.c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestBuildObjectRunsWithoutLibbcc(t *testing.T) {
 
 func TestObjectFileChecks(t *testing.T) {
 	testutil.RequireRoot(t)
-	obj, err := Build(Options{Text: readTestdata(t, "kmalloc_callers.c")})
+	obj, err := Build(context.Background(), Options{Text: readTestdata(t, "kmalloc_callers.c")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +339,7 @@ func TestObjectFileChecks(t *testing.T) {
 // sites; llvm-objdump disassembles it.
 func TestObjectForCiliumAndObjdump(t *testing.T) {
 	testutil.RequireRoot(t)
-	obj, err := Build(Options{Text: readTestdata(t, "kmalloc_callers.c")})
+	obj, err := Build(context.Background(), Options{Text: readTestdata(t, "kmalloc_callers.c")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +424,7 @@ func TestSharedTablesAreNotStored(t *testing.T) {
 	if files := cacheFiles(t, dir); len(files) != 0 {
 		t.Errorf("a program with a shared table was cached: %v", files)
 	}
-	if _, err := Build(Options{Text: src}); !errors.Is(err, ErrNotSupported) {
+	if _, err := Build(context.Background(), Options{Text: src}); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("Build: %v, want ErrNotSupported", err)
 	}
 }

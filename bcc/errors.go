@@ -3,15 +3,13 @@ package bcc
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/libbcc"
+	"github.com/gobcc/gobcc/internal/srcmap"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -55,6 +53,9 @@ var (
 	ErrAlreadyAttached = errors.New("already attached")
 	// ErrNotAttached means nothing of ours is attached there.
 	ErrNotAttached = errors.New("not attached")
+	// ErrTooManyOptions means a trailing opts ...XxxOptions parameter got
+	// more than one value: it takes none (the defaults) or one.
+	ErrTooManyOptions = errors.New("more than one options value")
 )
 
 // Diagnostic is one message from clang, located in the user's file.
@@ -69,6 +70,7 @@ type Diagnostic struct {
 	Source string
 }
 
+// String formats the diagnostic as clang does: "file:line:col: severity: message".
 func (d Diagnostic) String() string {
 	return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, d.Severity, d.Message)
 }
@@ -76,15 +78,19 @@ func (d Diagnostic) String() string {
 // CompileError is returned when a program does not compile, or when libbcc
 // crashed while compiling it (then it also wraps ErrHelperCrashed).
 type CompileError struct {
+	// File is the user's file name (Options.SrcFile, Options.Name or
+	// "<text>").
 	File string
 	// Diagnostics are clang's errors, warnings and notes in order.
 	Diagnostics []Diagnostic
 	// Output is everything libbcc and clang printed, with libbcc's internal
 	// file name replaced by File.
 	Output string
-	Err    error
+	// Err is ErrCompile, or an error wrapping ErrHelperCrashed.
+	Err error
 }
 
+// Error names the file and the number of errors, followed by clang's output.
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %v", e.File, e.Err)
@@ -104,6 +110,8 @@ func (e *CompileError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause: ErrCompile, or an error wrapping
+// ErrHelperCrashed.
 func (e *CompileError) Unwrap() error { return e.Err }
 
 // Errors returns only the error diagnostics.
@@ -119,11 +127,13 @@ func (e *CompileError) Errors() []Diagnostic {
 
 // VerifierError is returned when the kernel refuses to load a function.
 type VerifierError struct {
+	// Function is the C function the kernel refused.
 	Function string
+	// ProgType is the program type it was loaded as.
 	ProgType ProgType
 	// Errno is the bpf() error (EACCES for a verifier rejection, EPERM,
 	// EINVAL, E2BIG, ...).
-	Errno unix.Errno
+	Errno syscall.Errno
 	// Log is the verifier's log, with libbcc's source references mapped to
 	// the user's file and lines.
 	Log string
@@ -131,10 +141,12 @@ type VerifierError struct {
 	Hint string
 }
 
+// Error names the function, its program type and the errno, followed by the
+// log's last lines and libbcc's hint.
 func (e *VerifierError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %s as %s: %v", e.Function, e.ProgType, e.Errno)
-	if e.Errno == unix.EACCES || e.Errno == unix.EINVAL {
+	if e.Errno == syscall.EACCES || e.Errno == syscall.EINVAL {
 		b.WriteString(" (verifier rejected the program)")
 	}
 	if tail := e.LastLines(8); tail != "" {
@@ -152,7 +164,7 @@ func (e *VerifierError) Error() string {
 // ErrNotSupported when the kernel said EPERM with no log.
 func (e *VerifierError) Unwrap() []error {
 	errs := []error{ErrVerifier, e.Errno}
-	if e.Errno == unix.EPERM && strings.TrimSpace(e.Log) == "" {
+	if e.Errno == syscall.EPERM && strings.TrimSpace(e.Log) == "" {
 		errs = append(errs, ErrNotSupported)
 	}
 	return errs
@@ -173,61 +185,17 @@ func (e *VerifierError) LastLines(n int) string {
 	return strings.Join(kept, "\n")
 }
 
-// libbcc compiles text under this name; clang's messages use it.
-const virtualMain = "/virtual/main.c"
-
-var diagLine = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (error|warning|note|fatal error|remark): (.*)$`)
-
-// parseDiagnostics reads clang's output. Messages about libbcc's own
-// headers keep their names; those about the program get file.
-func parseDiagnostics(output, file string) []Diagnostic {
-	var out []Diagnostic
-	lines := strings.Split(output, "\n")
-	for i := 0; i < len(lines); i++ {
-		m := diagLine.FindStringSubmatch(lines[i])
-		if m == nil {
-			continue
-		}
-		d := Diagnostic{File: m[1], Severity: m[4], Message: m[5]}
-		d.Line, _ = strconv.Atoi(m[2])
-		d.Column, _ = strconv.Atoi(m[3])
-		if d.File == virtualMain {
-			d.File = file
-		}
-		// clang follows a diagnostic with the source line and a caret line.
-		if i+2 < len(lines) && strings.Contains(lines[i+2], "^") && !diagLine.MatchString(lines[i+1]) {
-			d.Source = lines[i+1] + "\n" + lines[i+2]
-			i += 2
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
 // newCompileError turns the compiler's failure into a *CompileError in
-// terms of the user's file. clang reports some errors from libbcc's second
-// pass, over its rewritten copy of the program, whose lines are shifted by
-// what libbcc added; the source line clang quotes finds the user's line.
-func newCompileError(err error, file string, srcmap *sourceMapper) error {
+// terms of the user's file.
+func newCompileError(err error, file string, m *srcmap.Mapper) error {
 	var ce *compiler.Error
 	if !errors.As(err, &ce) {
 		return err
 	}
-	out := strings.ReplaceAll(ce.Output, virtualMain, file)
-	diags := parseDiagnostics(ce.Output, file)
-	for i := range diags {
-		d := &diags[i]
-		if d.File != file || d.Source == "" {
-			continue
-		}
-		quoted, _, _ := strings.Cut(d.Source, "\n")
-		line := srcmap.userLine(quoted, d.Line)
-		if line == 0 || line == d.Line {
-			continue
-		}
-		old := fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column)
-		d.Line = line
-		out = strings.Replace(out, old, fmt.Sprintf("%s:%d:%d:", file, d.Line, d.Column), 1)
+	diags, out := m.CompilerOutput(ce.Output)
+	e := &CompileError{File: file, Output: out, Err: ce.Err}
+	for _, d := range diags {
+		e.Diagnostics = append(e.Diagnostics, Diagnostic(d))
 	}
-	return &CompileError{File: file, Diagnostics: diags, Output: out, Err: ce.Err}
+	return e
 }

@@ -25,29 +25,66 @@ func LoadKernelSymbols() (*KernelSymbols, error) {
 	return &KernelSymbols{t: t}, nil
 }
 
-// KsymOption adjusts Ksym's output.
-type KsymOption func(*ksymFormat)
-
-type ksymFormat struct{ module, offset, noDemangle bool }
-
-// WithModule appends " [module]" for symbols in modules (show_module=True).
-func WithModule() KsymOption { return func(f *ksymFormat) { f.module = true } }
-
-// WithOffset appends "+0xoff" (show_offset=True).
-func WithOffset() KsymOption { return func(f *ksymFormat) { f.offset = true } }
-
-// Ksym names the kernel function containing addr: the nearest symbol at or
-// below it. It returns "[unknown]" as BCC does when there is none.
-func (k *KernelSymbols) Ksym(addr uint64, opts ...KsymOption) string {
-	var f ksymFormat
-	for _, o := range opts {
-		o(&f)
-	}
-	return k.t.Format(addr, f.module, f.offset)
+// KsymOptions select how Ksym, Sym and SymBuildID print a symbol: BCC's
+// ksym(addr, show_module, show_offset) and sym(..., demangle). The zero
+// value prints the bare name, demangled.
+type KsymOptions struct {
+	// ShowModule appends " [module]": the kernel module ("kernel" for
+	// vmlinux) or the user-space file's base name (show_module=True).
+	ShowModule bool
+	// ShowOffset appends "+0xoff", the distance from the symbol's start
+	// (show_offset=True).
+	ShowOffset bool
+	// NoDemangle leaves C++ names mangled (Sym's demangle=False). Kernel
+	// names are never mangled: Ksym ignores it.
+	NoDemangle bool
 }
 
-// Lookup returns the symbol containing addr.
-func (k *KernelSymbols) Lookup(addr uint64) (kallsyms.Symbol, bool) { return k.t.Lookup(addr) }
+// ksymOptions picks the KsymOptions of a symbol function's opts. Those
+// functions return strings and no error, as BCC's do, so misuse (more than
+// one value) shows in the string, the way fmt shows a bad verb.
+func ksymOptions(opts []KsymOptions) (KsymOptions, string) {
+	o, err := oneOption(opts)
+	if err != nil {
+		return o, "[" + err.Error() + "]"
+	}
+	return o, ""
+}
+
+// Ksym names the kernel function containing addr: the nearest symbol at or
+// below it. It returns "[unknown]" as BCC does when there is none. opts
+// takes zero or one KsymOptions.
+func (k *KernelSymbols) Ksym(addr uint64, opts ...KsymOptions) string {
+	o, bad := ksymOptions(opts)
+	if bad != "" {
+		return bad
+	}
+	return k.t.Format(addr, o.ShowModule, o.ShowOffset)
+}
+
+// KernelSymbol is the kernel symbol containing an address, as Lookup finds
+// it.
+type KernelSymbol struct {
+	// Name is the symbol name, e.g. "schedule".
+	Name string
+	// Module is the kernel module holding the symbol, or "kernel" for
+	// vmlinux itself (as BCC's ksym(show_module=True) prints it).
+	Module string
+	// Addr is the symbol's start address.
+	Addr uint64
+	// Offset is how far the looked-up address lies past Addr.
+	Offset uint64
+}
+
+// Lookup returns the symbol containing addr: the nearest at or below it.
+// It reports false where BCC's ksym prints "[unknown]".
+func (k *KernelSymbols) Lookup(addr uint64) (KernelSymbol, bool) {
+	s, ok := k.t.Lookup(addr)
+	if !ok {
+		return KernelSymbol{}, false
+	}
+	return KernelSymbol{Name: s.Name, Module: s.Module, Addr: s.Addr, Offset: s.Offset}, true
+}
 
 // KsymName returns the address of a kernel symbol (BCC's ksymname).
 func (k *KernelSymbols) KsymName(name string) (uint64, error) {
@@ -81,9 +118,10 @@ func (o *kernelSymbolsOnce) release() {
 	o.mu.Unlock()
 }
 
-// Ksym names the kernel function containing addr (BCC's b.ksym(addr)):
-// "[unknown]" when none does or kallsyms cannot be read.
-func (b *BPF) Ksym(addr uint64, opts ...KsymOption) string {
+// Ksym names the kernel function containing addr (BCC's
+// b.ksym(addr, show_module, show_offset)): "[unknown]" when none does or
+// kallsyms cannot be read. opts takes zero or one KsymOptions.
+func (b *BPF) Ksym(addr uint64, opts ...KsymOptions) string {
 	k, err := b.ksyms.get()
 	if err != nil {
 		return "[unknown]"

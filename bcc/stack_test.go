@@ -114,7 +114,7 @@ func TestStacksFromTracepoint(t *testing.T) {
 	want := usymtest.PythonResolve(t, c.PID, uaddrs, true)
 	var unames []string
 	for i, a := range uaddrs {
-		full := b.Sym(a, c.PID, WithModule(), WithOffset())
+		full := b.Sym(a, c.PID, KsymOptions{ShowModule: true, ShowOffset: true})
 		if full != want[i].SymFull {
 			t.Errorf("frame %d %#x: Sym %q, BCC %q", i, a, full, want[i].SymFull)
 		}
@@ -212,7 +212,7 @@ func TestUserStackOfGoProgram(t *testing.T) {
 	var names []string
 	for i, a := range addrs {
 		names = append(names, b.Sym(a, c.PID))
-		if got := b.Sym(a, c.PID, WithModule(), WithOffset()); got != want[i].SymFull {
+		if got := b.Sym(a, c.PID, KsymOptions{ShowModule: true, ShowOffset: true}); got != want[i].SymFull {
 			t.Errorf("frame %d %#x: Sym %q, BCC %q", i, a, got, want[i].SymFull)
 		}
 	}
@@ -274,7 +274,7 @@ func TestBuildIDStack(t *testing.T) {
 			if len(names) < 3 || names[0] != "do_getpid" || names[1] != "mid_fn" || names[2] != "main" {
 				t.Errorf("build-id stack %v: want do_getpid, mid_fn, main first", names)
 			}
-			if got := b.SymBuildID(frames[0], c.PID, WithModule(), WithOffset()); !strings.HasPrefix(got, "do_getpid+0x") || !strings.HasSuffix(got, " [child]") {
+			if got := b.SymBuildID(frames[0], c.PID, KsymOptions{ShowModule: true, ShowOffset: true}); !strings.HasPrefix(got, "do_getpid+0x") || !strings.HasSuffix(got, " [child]") {
 				t.Errorf("SymBuildID with module and offset: %q", got)
 			}
 		})
@@ -304,16 +304,12 @@ func TestSymMatchesBCCPython(t *testing.T) {
 		for _, demangle := range []bool{true, false} {
 			want := usymtest.PythonResolve(t, ch.PID, addrs, demangle)
 			for i, a := range addrs {
-				opts := []KsymOption{WithModule(), WithOffset()}
-				var plain []KsymOption
-				if !demangle {
-					opts = append(opts, NoDemangle())
-					plain = append(plain, NoDemangle())
-				}
-				if got := b.Sym(a, ch.PID, opts...); got != want[i].SymFull && !strings.Contains(got, "qsort") {
+				opts := KsymOptions{ShowModule: true, ShowOffset: true, NoDemangle: !demangle}
+				plain := KsymOptions{NoDemangle: !demangle}
+				if got := b.Sym(a, ch.PID, opts); got != want[i].SymFull && !strings.Contains(got, "qsort") {
 					t.Errorf("pid %d %#x: Sym %q, BCC %q", ch.PID, a, got, want[i].SymFull)
 				}
-				if got := b.Sym(a, ch.PID, plain...); got != want[i].SymPlain && !strings.Contains(got, "qsort") {
+				if got := b.Sym(a, ch.PID, plain); got != want[i].SymPlain && !strings.Contains(got, "qsort") {
 					t.Errorf("pid %d %#x: Sym %q, BCC %q", ch.PID, a, got, want[i].SymPlain)
 				}
 				n += 2

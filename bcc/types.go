@@ -1,6 +1,9 @@
 package bcc
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ProgType is a BPF program type (the kernel's enum bpf_prog_type). The
 // names follow BCC Python's BPF.KPROBE, BPF.TRACEPOINT, ... constants.
@@ -54,30 +57,13 @@ func (t ProgType) String() string {
 // ParseProgType reads a program type name as String prints it (also
 // accepting BCC Python's upper-case constants such as "TRACEPOINT").
 func ParseProgType(s string) (ProgType, error) {
+	want := strings.ToLower(strings.ReplaceAll(s, "-", "_"))
 	for t, n := range progTypeNames {
-		if equalFoldUnderscore(n, s) {
+		if n == want {
 			return t, nil
 		}
 	}
 	return 0, fmt.Errorf("unknown program type %q", s)
-}
-
-func equalFoldUnderscore(a, b string) bool {
-	norm := func(s string) string {
-		out := make([]byte, 0, len(s))
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			switch {
-			case c == '-':
-				c = '_'
-			case 'A' <= c && c <= 'Z':
-				c += 'a' - 'A'
-			}
-			out = append(out, c)
-		}
-		return string(out)
-	}
-	return norm(a) == norm(b)
 }
 
 // AttachType is the kernel's enum bpf_attach_type, needed when loading

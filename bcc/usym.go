@@ -8,9 +8,6 @@ import (
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
-// NoDemangle leaves C++ names mangled (Sym's demangle=False).
-func NoDemangle() KsymOption { return func(f *ksymFormat) { f.noDemangle = true } }
-
 // Errors of user symbol lookups.
 var (
 	// ErrSymbolNotFound means no symbol of that name exists where asked.
@@ -46,31 +43,31 @@ func (o *userSymbolsOnce) release() {
 }
 
 // formatSym renders a resolution as BCC Python's sym() does: "name",
-// "name+0xoff" with WithOffset, " [module basename]" with WithModule, and
+// "name+0xoff" with ShowOffset, " [module basename]" with ShowModule, and
 // "[unknown]" (never with an offset) when no symbol covers the address.
-func formatSym(name string, offset uint64, module string, f ksymFormat) string {
+func formatSym(name string, offset uint64, module string, o KsymOptions) string {
 	s := name
 	if s == "" {
 		s = "[unknown]"
-	} else if f.offset {
+	} else if o.ShowOffset {
 		s += fmt.Sprintf("+0x%x", offset)
 	}
-	if f.module && module != "" {
+	if o.ShowModule && module != "" {
 		s += " [" + filepath.Base(module) + "]"
 	}
 	return s
 }
 
 // Sym names the function containing addr in process pid (BCC's
-// b.sym(addr, pid, show_module, show_offset, demangle)): WithModule,
-// WithOffset and NoDemangle select the output; a pid below zero means the
-// kernel, as Ksym. It returns "[unknown]" when nothing covers addr. It
-// runs in Go: /proc/PID/maps, the mapped ELF files and their debug files,
-// and /tmp/perf-PID.map; caches live until Close.
-func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOption) string {
-	var f ksymFormat
-	for _, o := range opts {
-		o(&f)
+// b.sym(addr, pid, show_module, show_offset, demangle)): opts, zero or one
+// KsymOptions, select the output; a pid below zero means the kernel, as
+// Ksym. It returns "[unknown]" when nothing covers addr. It runs in Go:
+// /proc/PID/maps, the mapped ELF files and their debug files, and
+// /tmp/perf-PID.map; caches live until Close.
+func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOptions) string {
+	f, bad := ksymOptions(opts)
+	if bad != "" {
+		return bad
 	}
 	if pid < 0 {
 		k, err := b.ksyms.get()
@@ -81,7 +78,7 @@ func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOption) string {
 	}
 	res := b.usyms.get().Resolve(pid, addr)
 	name := res.Name
-	if name != "" && !f.noDemangle {
+	if name != "" && !f.NoDemangle {
 		name = res.Demangled()
 	}
 	module := res.Module
@@ -142,10 +139,10 @@ func (b *BPF) AddModule(path string) error {
 // bpf_stack_build_id) from a module registered with AddModule. Frames the
 // kernel could only give as an address ("IP" status) resolve as Sym does
 // in process pid.
-func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOption) string {
-	var f ksymFormat
-	for _, o := range opts {
-		o(&f)
+func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOptions) string {
+	f, bad := ksymOptions(opts)
+	if bad != "" {
+		return bad
 	}
 	if frame.Status != StackBuildIDValid {
 		if frame.Status == StackBuildIDIP && pid >= 0 {
@@ -155,7 +152,7 @@ func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOption) s
 	}
 	res := b.usyms.get().ResolveBuildID(frame.BuildIDHex(), frame.Offset)
 	name := res.Name
-	if name != "" && !f.noDemangle {
+	if name != "" && !f.NoDemangle {
 		name = res.Demangled()
 	}
 	return formatSym(name, res.Offset, res.Module, f)

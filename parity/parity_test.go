@@ -1124,7 +1124,7 @@ func TestParityKsym(t *testing.T) {
 	}
 	bad, aliases, beyond := 0, 0, 0
 	for i, a := range ksymAddrs {
-		got := [3]string{syms.Ksym(a), syms.Ksym(a, bcc.WithOffset()), syms.Ksym(a, bcc.WithModule())}
+		got := [3]string{syms.Ksym(a), syms.Ksym(a, bcc.KsymOptions{ShowOffset: true}), syms.Ksym(a, bcc.KsymOptions{ShowModule: true})}
 		want := out.Ksym[i]
 		if got == want {
 			continue

@@ -80,7 +80,7 @@ func TestParitySym(t *testing.T) {
 	pid := symTarget.Process.Pid
 	bad, known, aliases := 0, 0, 0
 	for i, a := range symAddrs {
-		got := [3]string{b.Sym(a, pid), b.Sym(a, pid, bcc.WithOffset()), b.Sym(a, pid, bcc.WithModule())}
+		got := [3]string{b.Sym(a, pid), b.Sym(a, pid, bcc.KsymOptions{ShowOffset: true}), b.Sym(a, pid, bcc.KsymOptions{ShowModule: true})}
 		want := out.Sym[i]
 		if got == want {
 			if got[0] != "[unknown]" {

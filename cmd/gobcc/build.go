@@ -41,7 +41,7 @@ writable by group or others or owned by another user than root or itself.
 			if out == "" {
 				out = strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0])) + ".o"
 			}
-			data, err := bcc.Build(opts)
+			data, err := bcc.Build(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

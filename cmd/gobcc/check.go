@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -13,7 +12,6 @@ import (
 
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/debugflags"
-	"github.com/gobcc/gobcc/internal/bpfsys"
 )
 
 // progTypeFor is the program type a function's name implies, as BCC's
@@ -33,8 +31,6 @@ func progTypeFor(name string) (bcc.ProgType, bcc.AttachType) {
 	}
 	return bcc.Kprobe, bcc.AttachNone
 }
-
-var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
 
 // checkResult is one function's outcome, also its --output json form.
 type checkResult struct {
@@ -105,7 +101,7 @@ func checkProgram(cmd *cobra.Command, g *globalOptions, prog string, overrides m
 	if !userDebug {
 		opts.DebugWriter = io.Discard
 	}
-	b, err := compile(opts)
+	b, err := compile(cmd.Context(), opts)
 	if err != nil {
 		return err
 	}
@@ -170,17 +166,14 @@ func checkProgram(cmd *cobra.Command, g *globalOptions, prog string, overrides m
 	return nil
 }
 
-// verifiedInsns is the verifier's "processed N insns", from the log or,
-// where the log lacks it, from the kernel's program info (Linux 5.16+).
+// verifiedInsns is the verifier's "processed N insns"; 0 (printed "?")
+// when neither the log nor the kernel says.
 func verifiedInsns(f *bcc.Function) int {
-	if m := processedInsns.FindAllStringSubmatch(f.Log, -1); len(m) > 0 {
-		n, _ := strconv.Atoi(m[len(m)-1][1])
-		return n
+	n, err := f.VerifiedInsns()
+	if err != nil {
+		return 0
 	}
-	if info, err := bpfsys.ProgInfoByFD(f.FD); err == nil && info.HasVerifiedInsns {
-		return int(info.VerifiedInsns)
-	}
-	return 0
+	return n
 }
 
 func writeCheckResult(w io.Writer, r checkResult, width int) {

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/bcc"
-	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
 // Doctor statuses.
@@ -100,15 +99,15 @@ func runDoctor(g *globalOptions, emit func(finding)) {
 	emit(checkLibbcc())
 	headers, headersRelease := checkHeaders(release)
 	emit(headers)
-	emit(checkTracefs())
-	// bcc probes every feature; without privileges all but BTF fail, and
-	// those lines are skipped below.
+	// bcc probes every feature; without privileges all but tracefs and
+	// BTF fail, and those lines are skipped below.
 	features := map[string]bcc.Feature{}
 	for _, f := range bcc.ProbeFeatures() {
 		features[f.Name] = f
 	}
-	btfCheck := doctorFeatures[0]
-	emit(btfCheck.finding(features))
+	for _, c := range doctorFeatures[:2] {
+		emit(c.finding(features))
+	}
 	if root.Status == statusFail {
 		emit(finding{Check: "probes", Status: statusWarn, Detail: "skipped the kernel probes: they need privileges", Advice: "run gobcc doctor as root"})
 		return
@@ -116,7 +115,7 @@ func runDoctor(g *globalOptions, emit func(finding)) {
 	for _, f := range checkCompileAndOffsets(g, release, headersRelease) {
 		emit(f)
 	}
-	for _, c := range doctorFeatures[1:] {
+	for _, c := range doctorFeatures[2:] {
 		emit(c.finding(features))
 	}
 	emit(checkKptrRestrict())
@@ -128,9 +127,10 @@ type featureCheck struct {
 	feature, check, failStatus, advice string
 }
 
-// doctorFeatures are the doctor lines bcc.ProbeFeatures answers, BTF
-// first (it needs no privileges).
+// doctorFeatures are the doctor lines bcc.ProbeFeatures answers, tracefs
+// and BTF first (they need no privileges).
 var doctorFeatures = []featureCheck{
+	{"tracefs", "tracefs", statusFail, "mount -t tracefs tracefs /sys/kernel/tracing"},
 	{"BTF", "BTF", statusWarn, "kernel needs CONFIG_DEBUG_INFO_BTF=y for fentry/LSM programs and CO-RE"},
 	{"kprobes", "kprobes", statusFail, "the kernel is built without CONFIG_KPROBES (or refuses kprobes): kprobe__/kretprobe__ functions and attach_kprobe fail; use TRACEPOINT_PROBE or RAW_TRACEPOINT_PROBE"},
 	{"uprobes", "uprobes", statusFail, "attach_uprobe and USDT probes will fail; the kernel needs CONFIG_UPROBE_EVENTS"},
@@ -240,14 +240,6 @@ func checkHeaders(release string) (finding, string) {
 	f.Detail = fmt.Sprintf("no headers for %s; libbcc uses %s (%s) instead: struct layouts may differ from the running kernel", release, have, target)
 	f.Advice = "tracepoint arguments are safe; kernel struct reads are checked below"
 	return f, have
-}
-
-func checkTracefs() finding {
-	dir, err := tracefs.Dir()
-	if err != nil {
-		return finding{Check: "tracefs", Status: statusFail, Detail: err.Error(), Advice: "mount -t tracefs tracefs /sys/kernel/tracing"}
-	}
-	return finding{Check: "tracefs", Status: statusOK, Detail: "mounted at " + dir}
 }
 
 // offsetProbe is a program whose table leaf sizes encode struct offsets in

@@ -51,7 +51,7 @@ kernel.kptr_restrict=0). Exit status 1 if any did not resolve.
 			missing := 0
 			for _, addr := range addrs {
 				_, found := syms.Lookup(addr)
-				sym := syms.Ksym(addr, bcc.WithOffset(), bcc.WithModule())
+				sym := syms.Ksym(addr, bcc.KsymOptions{ShowOffset: true, ShowModule: true})
 				if !found {
 					missing++
 				}

@@ -551,3 +551,78 @@ loop:
 		t.Fatalf("no trace object with the printk message:\n%s", out.String())
 	}
 }
+
+// childPIDs lists the processes whose parent is pid: the children of each
+// of its threads.
+func childPIDs(pid int) []string {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var pids []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil {
+			pids = append(pids, strings.Fields(string(data))...)
+		}
+	}
+	return pids
+}
+
+func TestSIGINTDuringCompileStopsIt(t *testing.T) {
+	requireRoot(t)
+	// 1500 functions of arithmetic keep clang busy for minutes.
+	var src strings.Builder
+	src.WriteString("BPF_ARRAY(slow, u64, 64);\n")
+	for i := 0; i < 1500; i++ {
+		fmt.Fprintf(&src, "int slow_fn_%d(void *ctx) {\n  int k = %d & 63; u64 *v = slow.lookup(&k); if (!v) return 0;\n  u64 x = *v;\n", i, i)
+		for j := 0; j < 40; j++ {
+			fmt.Fprintf(&src, "  x = x * %d + (x >> %d) ^ %d;\n", j+3, j%13+1, i*j)
+		}
+		src.WriteString("  *v = x; return 0;\n}\n")
+	}
+	prog := filepath.Join(t.TempDir(), "slow.c")
+	if err := os.WriteFile(prog, []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(gobccBinary, "run", prog)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	const hangGuard = 2 * time.Minute // the compile alone takes longer
+	giveUp := time.Now().Add(hangGuard)
+	var helper []string
+	for len(helper) == 0 {
+		if time.Now().After(giveUp) {
+			t.Fatal("gobcc started no compile helper")
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("gobcc ended before the signal: %v; stderr:\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		helper = childPIDs(cmd.Process.Pid)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("gobcc run after SIGINT during the compile: %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("gobcc run did not stop after SIGINT: the compile went on")
+	}
+	for _, pid := range helper {
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			t.Errorf("compile helper %s outlived gobcc", pid)
+		}
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("output after a cancelled compile:\n%s", stdout.String())
+	}
+}

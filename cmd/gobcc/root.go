@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -101,13 +102,15 @@ func (g *globalOptions) programOptions(stdin io.Reader, prog string) (bcc.Option
 }
 
 // compile runs bcc.New with a progress line on a terminal.
-func compile(opts bcc.Options) (*bcc.BPF, error) {
+// compile is bcc.NewContext with a progress line: ending ctx (Ctrl-C in
+// run) stops the compile at once.
+func compile(ctx context.Context, opts bcc.Options) (*bcc.BPF, error) {
 	name := opts.SrcFile
 	if name == "" {
 		name = opts.Name
 	}
 	stop := startProgress(os.Stderr, "compiling "+filepath.Base(name), 300*time.Millisecond)
-	b, err := bcc.New(opts)
+	b, err := bcc.NewContext(ctx, opts)
 	stop()
 	return b, err
 }

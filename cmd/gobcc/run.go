@@ -111,14 +111,14 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 	}
 	ctx, stop := signalContext(context.Background())
 	defer stop()
-	b, err := compile(opts)
+	b, err := compile(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil // Ctrl-C while compiling: stopped, as after it
+		}
 		return err
 	}
 	defer b.Close()
-	if ctx.Err() != nil {
-		return b.Close()
-	}
 	for _, w := range b.Warnings() {
 		fmt.Fprintf(os.Stderr, "gobcc: warning: %s\n", w)
 	}

@@ -36,7 +36,7 @@ their sizes in bytes, and the maximum number of entries.
 				return err
 			}
 			opts.NoAutoAttach = true
-			b, err := compile(opts)
+			b, err := compile(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
-	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
 func newTraceCommand(g *globalOptions) *cobra.Command {
@@ -31,7 +30,7 @@ admits one reader at a time; a second one gets an error.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			pipe, err := tracefs.OpenPipe()
+			pipe, err := bcc.OpenTracePipe()
 			if err != nil {
 				return fmt.Errorf("open trace_pipe: %w", err)
 			}
@@ -41,7 +40,7 @@ admits one reader at a time; a second one gets an error.
 				fmt.Fprintf(w, "%-18s %-16s %-7s %-3s %s\n", "TIME(s)", "COMM", "PID", "CPU", "MESSAGE")
 			}
 			for {
-				ev, err := pipe.ReadEvent(ctx)
+				ev, err := pipe.ReadFields(ctx)
 				if err != nil {
 					if ctx.Err() != nil {
 						return nil

@@ -16,6 +16,7 @@
 package compiler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -113,6 +114,7 @@ type Error struct {
 	Err error
 }
 
+// Error is the cause followed by clang's output.
 func (e *Error) Error() string {
 	if e.Output == "" {
 		return e.Err.Error()
@@ -120,13 +122,27 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%v:\n%s", e.Err, e.Output)
 }
 
+// Unwrap returns ErrCompile or the crash error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Compile compiles req in a helper process when isolate is true, else in
 // this process.
-func Compile(req Request, isolate bool) (Session, error) {
-	if isolate {
-		return compileInHelper(req)
+//
+// When ctx ends during a helper's compile, the helper is killed and reaped
+// and the error wraps ctx.Err(). libbcc cannot interrupt a compile in this
+// process, so there ctx is only checked before and after it.
+func Compile(ctx context.Context, req Request, isolate bool) (Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return compileInProcess(req)
+	if isolate {
+		return compileInHelper(ctx, req)
+	}
+	s, err := compileInProcess(req)
+	if err == nil && ctx.Err() != nil {
+		closeTables(s.Result().Tables)
+		s.Close()
+		return nil, fmt.Errorf("compile: %w", ctx.Err())
+	}
+	return s, err
 }

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -23,7 +24,7 @@ func seedProgram(t *testing.T) string {
 func TestCompileBothWays(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, isolate := range []bool{true, false} {
-		s, err := Compile(Request{Text: seedProgram(t)}, isolate)
+		s, err := Compile(context.Background(), Request{Text: seedProgram(t)}, isolate)
 		if err != nil {
 			t.Fatalf("isolate=%v: %v", isolate, err)
 		}
@@ -54,7 +55,7 @@ func TestCompileBothWays(t *testing.T) {
 func TestCompileErrorCarriesDiagnostics(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, isolate := range []bool{true, false} {
-		_, err := Compile(Request{Text: "int f(void *ctx) { return x; }\n"}, isolate)
+		_, err := Compile(context.Background(), Request{Text: "int f(void *ctx) { return x; }\n"}, isolate)
 		var ce *Error
 		if !errors.As(err, &ce) || !errors.Is(err, ErrCompile) {
 			t.Fatalf("isolate=%v: want *Error wrapping ErrCompile, got %v", isolate, err)

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ type helperSession struct {
 	closed bool
 }
 
-func compileInHelper(req Request) (Session, error) {
+func compileInHelper(ctx context.Context, req Request) (Session, error) {
 	parent, child, err := socketPair()
 	if err != nil {
 		return nil, err
@@ -58,10 +59,21 @@ func compileInHelper(req Request) (Session, error) {
 		return nil, fmt.Errorf("start compile helper: %w", err)
 	}
 	s := &helperSession{cmd: cmd, c: parent, out: newOutputCollector(pr)}
-	if err := s.c.send(&message{Compile: &req}, nil); err != nil {
-		return nil, s.fail(err)
+	// Cancelling kills the helper: the pending recv then fails, and fail
+	// reaps the helper. The compile is the helper's only long wait; loads
+	// take milliseconds and are not covered.
+	stopKill := context.AfterFunc(ctx, func() { cmd.Process.Signal(syscall.SIGKILL) })
+	m, fds, err := s.compileRoundTrip(&req)
+	if !stopKill() {
+		// Killed, perhaps after the answer arrived: nothing of this
+		// compile can be used.
+		closeFDs(fds)
+		if err == nil {
+			err = fmt.Errorf("helper killed")
+		}
+		s.fail(err)
+		return nil, fmt.Errorf("compile: %w", ctx.Err())
 	}
-	m, fds, err := s.c.recv()
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -90,6 +102,14 @@ func compileInHelper(req Request) (Session, error) {
 	closeFDs(fds[i:])
 	s.result = res
 	return s, nil
+}
+
+// compileRoundTrip sends the compile request and waits for its answer.
+func (s *helperSession) compileRoundTrip(req *Request) (*message, []int, error) {
+	if err := s.c.send(&message{Compile: req}, nil); err != nil {
+		return nil, nil, err
+	}
+	return s.c.recv()
 }
 
 func withOutput(out string) string {

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -34,7 +35,7 @@ func normaliseMapLoads(insns []byte) []byte {
 // kernel the same instructions as libbcc's own load.
 func TestObjectLoadsLikeCompile(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := Compile(Request{Text: seedProgram(t)}, true)
+	s, err := Compile(context.Background(), Request{Text: seedProgram(t)}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
