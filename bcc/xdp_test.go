@@ -100,7 +100,7 @@ func TestXDPAndRawSocketInNetns(t *testing.T) {
 	defer b.Close()
 	const n = 10
 	err = inNetns(t, ns, func() error {
-		if err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
+		if _, err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
 			return err
 		}
 		if _, err := b.AttachRawSocket("sock_count", "lo"); err != nil {
@@ -145,7 +145,7 @@ func TestRemoveXDP(t *testing.T) {
 	}
 	defer b.Close()
 	err = inNetns(t, ns, func() error {
-		if err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
+		if _, err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
 			return err
 		}
 		return RemoveXDP("lo", XDPFlagsSKBMode)
@@ -160,7 +160,7 @@ func TestRemoveXDP(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Errorf("Close after RemoveXDP: %v", err)
 	}
-	if err := inNetns(t, ns, func() error { return b.AttachXDP("lo", "xdp_count", 0) }); err != ErrClosed {
+	if err := inNetns(t, ns, func() error { return attachErr(b.AttachXDP("lo", "xdp_count", 0)) }); err != ErrClosed {
 		t.Errorf("attach after Close: %v", err)
 	}
 }
@@ -203,7 +203,7 @@ int on_sock(struct bpf_sock *sk) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
+	if _, err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
 		t.Fatal(err)
 	}
 	makeSockets := func() {
@@ -226,7 +226,7 @@ int on_sock(struct bpf_sock *sk) {
 		t.Errorf("after DetachFunc sockets counted = %d, want 3", got)
 	}
 	// Attached again, Close detaches it: the program is freed.
-	if err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
+	if _, err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
 		t.Fatal(err)
 	}
 	ids := progIDs(t, b)
