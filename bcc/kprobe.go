@@ -62,7 +62,8 @@ type KprobeOptions struct {
 	EventOffset uint64
 	// MaxActive is how many instances of the function a kretprobe can
 	// follow at once (BCC's maxactive=); 0 is the kernel's default. The
-	// kprobe PMU cannot set it: it needs tracefs kprobe_events.
+	// kprobe PMU cannot set it: a kretprobe with MaxActive is created
+	// through tracefs kprobe_events, as BCC does.
 	MaxActive int
 }
 
@@ -81,19 +82,21 @@ func kprobeSupport() (pmu int, err error) {
 	return 0, fmt.Errorf("%w: this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices and no kprobe_events in tracefs: CONFIG_KPROBES is not set); use a tracepoint or raw tracepoint instead", ErrNotSupported)
 }
 
-// kprobeOpener picks how to create a kprobe: the kprobe PMU, the only
-// opener so far. A tracefs kprobe_events opener (for maxactive and kernels
-// before 4.17) would be chosen here, behind the same opener interface.
+// kprobeOpener picks how to create a kprobe: the kprobe PMU (Linux
+// 4.17+), else tracefs kprobe_events, which is also the only way to set a
+// kretprobe's maxactive.
 func kprobeOpener(event string, ret bool, o KprobeOptions) (opener, error) {
 	pmu, err := kprobeSupport()
 	if err != nil {
 		return nil, err
 	}
-	if pmu < 0 {
-		return nil, fmt.Errorf("%w: this kernel offers kprobes through tracefs kprobe_events only (no kprobe PMU, Linux < 4.17), which gobcc does not write", ErrNotSupported)
-	}
-	if ret && o.MaxActive > 0 {
-		return nil, fmt.Errorf("%w: maxactive needs tracefs kprobe_events, which gobcc does not write; the kprobe PMU has no maxactive", ErrNotSupported)
+	if pmu < 0 || (ret && o.MaxActive > 0) {
+		if !tracefs.ProbeEventsSupported("kprobe_events") {
+			return nil, fmt.Errorf("%w: maxactive needs tracefs kprobe_events, which this kernel lacks; the kprobe PMU has no maxactive", ErrNotSupported)
+		}
+		return probeEventsOpener{pid: -1, cpu: 0, add: func() (*tracefs.ProbeEvent, error) {
+			return tracefs.AddKprobe(probeEventsGroup, probeEventName(), event, o.EventOffset, ret, o.MaxActive)
+		}}, nil
 	}
 	var offset, config uint64
 	if ret {

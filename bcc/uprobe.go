@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/perfevent"
+	"github.com/gobcc/gobcc/internal/tracefs"
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
@@ -271,12 +272,23 @@ func uprobeKind(ret bool) LinkKind {
 	return LinkUprobe
 }
 
-// uprobeOpener picks how to create a uprobe: the uprobe PMU, the only
-// opener so far; a tracefs uprobe_events opener would be chosen here.
+// uprobeOpener picks how to create a uprobe: the uprobe PMU (Linux
+// 4.17+), else tracefs uprobe_events.
 func uprobeOpener(path string, offset uint64, pid int, refCtrOff uint64, ret bool) (opener, error) {
+	// A uprobe for all processes is opened on one CPU and fires on every
+	// CPU; one for a process follows it on any CPU.
+	cpu := 0
+	if pid >= 0 {
+		cpu = -1
+	}
 	pmu, err := perfevent.PMUType("uprobe")
-	if err != nil {
-		return nil, uprobeSupport()
+	if err != nil || forceProbeEvents.Load() {
+		if !tracefs.ProbeEventsSupported("uprobe_events") {
+			return nil, uprobeSupport()
+		}
+		return withNoProcess(pid, probeEventsOpener{pid: pid, cpu: cpu, add: func() (*tracefs.ProbeEvent, error) {
+			return tracefs.AddUprobe(probeEventsGroup, probeEventName(), path, offset, refCtrOff, ret)
+		}}), nil
 	}
 	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
 	// there (bcc#5236); 0 means no semaphore.
@@ -284,19 +296,18 @@ func uprobeOpener(path string, offset uint64, pid int, refCtrOff uint64, ret boo
 	if ret {
 		config |= perfevent.RetprobeBit("uprobe")
 	}
-	// A uprobe for all processes is opened on one CPU and fires on every
-	// CPU; one for a process follows it on any CPU.
-	cpu := 0
-	if pid >= 0 {
-		cpu = -1
-	}
+	return withNoProcess(pid, pmuProbeOpener{pmu: pmu, target: path, offset: offset, config: config, pid: pid, cpu: cpu}), nil
+}
+
+// withNoProcess names the process in ESRCH errors.
+func withNoProcess(pid int, o opener) opener {
 	return openerFunc(func(progFD int) (attachHandle, error) {
-		h, err := pmuProbeOpener{pmu: pmu, target: path, offset: offset, config: config, pid: pid, cpu: cpu}.open(progFD)
+		h, err := o.open(progFD)
 		if errors.Is(err, unix.ESRCH) {
 			return nil, fmt.Errorf("no process %d: %w", pid, err)
 		}
 		return h, err
-	}), nil
+	})
 }
 
 // attachUprobeAt attaches a uprobe at a file offset. refCtrOff is the file
