@@ -35,10 +35,10 @@ int on_sample(struct bpf_perf_event_data *ctx) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.AttachPerfEvent(unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_CPU_CLOCK, "on_sample"); err == nil {
+	if _, err := b.AttachPerfEvent(unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_CPU_CLOCK, "on_sample"); err == nil {
 		t.Error("attached with neither sample period nor frequency")
 	}
-	if err := b.AttachPerfEvent(unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_CPU_CLOCK, "on_sample", SampleFreq(1000)); err != nil {
+	if _, err := b.AttachPerfEvent(unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_CPU_CLOCK, "on_sample", PerfEventOptions{SampleFreq: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	cpus, _ := onlineCPUCount()
@@ -71,8 +71,9 @@ int on_sample(struct bpf_perf_event_data *ctx) {
 		t.Errorf("second detach: %v", err)
 	}
 	// Raw form, one CPU, then Close.
-	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_SOFTWARE, Config: unix.PERF_COUNT_SW_CPU_CLOCK, Sample: 1000000}
-	if err := b.AttachPerfEventRaw(&attr, "on_sample", PerfCPU(0)); err != nil {
+	attr := PerfEventAttr{Type: PerfTypeSoftware, Config: PerfSWCPUClock, SamplePeriod: 1000000}
+	cpu0 := 0
+	if _, err := b.AttachPerfEventRaw(attr, "on_sample", PerfEventOptions{CPU: &cpu0}); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.NumOpenPerfEvents(); got != 1 {
@@ -138,7 +139,7 @@ int on_tp(void *ctx) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.AttachTracepointRe(`syscalls:sys_enter_get(pid|ppid)$`, "on_tp"); err != nil {
+	if _, err := b.AttachTracepointRe(`syscalls:sys_enter_get(pid|ppid)$`, "on_tp"); err != nil {
 		t.Fatal(err)
 	}
 	if b.NumOpenTracepoints() != 2 {
@@ -149,7 +150,7 @@ int on_tp(void *ctx) {
 	if got := tableUint(t, b, "hits", 0); got != 2 {
 		t.Errorf("hits = %d, want 2", got)
 	}
-	if err := b.AttachTracepointRe(`nosuchcat:`, "on_tp"); !errors.Is(err, ErrTracepointNotFound) {
+	if _, err := b.AttachTracepointRe(`nosuchcat:`, "on_tp"); !errors.Is(err, ErrTracepointNotFound) {
 		t.Errorf("no match: %v", err)
 	}
 }
@@ -167,12 +168,12 @@ func TestKprobeCallsNotSupported(t *testing.T) {
 	}
 	defer b.Close()
 	calls := map[string]error{
-		"AttachKprobe":          b.AttachKprobe("vfs_read", "probe"),
-		"AttachKprobe+offset":   b.AttachKprobe("vfs_read", "probe", KprobeOffset(4)),
-		"AttachKretprobe":       b.AttachKretprobe("vfs_read", "probe", KprobeMaxActive(8)),
-		"AttachKprobeRe":        b.AttachKprobeRe("vfs_rea.*", "probe"),
-		"AttachKretprobeRe":     b.AttachKretprobeRe("vfs_rea.*", "probe"),
-		"AttachKprobe(syscall)": b.AttachKprobe(b.GetSyscallFnName("clone"), "probe"),
+		"AttachKprobe":          attachErr(b.AttachKprobe("vfs_read", "probe")),
+		"AttachKprobe+offset":   attachErr(b.AttachKprobe("vfs_read", "probe", KprobeOptions{EventOffset: 4})),
+		"AttachKretprobe":       attachErr(b.AttachKretprobe("vfs_read", "probe", KprobeOptions{MaxActive: 8})),
+		"AttachKprobeRe":        attachErr(b.AttachKprobeRe("vfs_rea.*", "probe")),
+		"AttachKretprobeRe":     attachErr(b.AttachKretprobeRe("vfs_rea.*", "probe")),
+		"AttachKprobe(syscall)": attachErr(b.AttachKprobe(b.GetSyscallFnName("clone"), "probe")),
 	}
 	for name, err := range calls {
 		if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "CONFIG_KPROBES") || !strings.Contains(err.Error(), "kprobe_events") {
@@ -353,16 +354,16 @@ func TestUprobeQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.AttachUprobeRe(bins.pie, "(gobcc_target|main)$", "on_entry"); !errors.Is(err, ErrProbeQuota) {
+	if _, err := b.AttachUprobeRe(bins.pie, "(gobcc_target|main)$", "on_entry"); !errors.Is(err, ErrProbeQuota) {
 		t.Errorf("two probes over a limit of 1: %v", err)
 	}
-	if err := b.AttachUprobe(bins.pie, "main", "on_entry"); err != nil {
+	if _, err := b.AttachUprobe(bins.pie, "main", "on_entry"); err != nil {
 		t.Fatal(err)
 	}
 	if OpenProbes() != 1 {
 		t.Errorf("OpenProbes = %d", OpenProbes())
 	}
-	if err := b.AttachUprobe(bins.pie, "gobcc_target", "on_entry"); !errors.Is(err, ErrProbeQuota) {
+	if _, err := b.AttachUprobe(bins.pie, "gobcc_target", "on_entry"); !errors.Is(err, ErrProbeQuota) {
 		t.Errorf("second probe over a limit of 1: %v", err)
 	}
 	b.Close()
@@ -398,9 +399,9 @@ LSM_PROBE(file_open) { return 0; }
 		attach    func() error
 		what      string
 	}{
-		{SupportKfunc(), func() error { return b.AttachKfunc(names[0]) }, "fentry"},
-		{SupportKfunc(), func() error { return b.AttachKretfunc(names[1]) }, "fexit"},
-		{SupportLSM(), func() error { return b.AttachLSM(names[2]) }, "LSM"},
+		{SupportKfunc(), func() error { return attachErr(b.AttachKfunc(names[0])) }, "fentry"},
+		{SupportKfunc(), func() error { return attachErr(b.AttachKretfunc(names[1])) }, "fexit"},
+		{SupportLSM(), func() error { return attachErr(b.AttachLSM(names[2])) }, "LSM"},
 	}
 	for _, c := range checks {
 		err := c.attach()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gobcc/gobcc/internal/perfevent"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
@@ -52,31 +53,26 @@ func checkProbeQuota(n int) error {
 	return nil
 }
 
-// KprobeOption adjusts AttachKprobe and AttachKretprobe.
-type KprobeOption func(*kprobeConfig)
-
-type kprobeConfig struct {
-	offset    uint64
-	maxActive int
-}
-
-// KprobeOffset probes offset bytes into the function (BCC's event_off).
-// Kretprobes ignore it.
-func KprobeOffset(offset uint64) KprobeOption {
-	return func(c *kprobeConfig) { c.offset = offset }
-}
-
-// KprobeMaxActive sets how many instances of the function a kretprobe can
-// follow at once (BCC's maxactive); 0 is the kernel's default.
-func KprobeMaxActive(n int) KprobeOption {
-	return func(c *kprobeConfig) { c.maxActive = n }
+// KprobeOptions are the optional settings of AttachKprobe, AttachKretprobe
+// and their Re forms, under BCC's argument names. The zero value is BCC's
+// default.
+type KprobeOptions struct {
+	// EventOffset probes this many bytes into the function (BCC's
+	// event_off=). Kretprobes ignore it.
+	EventOffset uint64
+	// MaxActive is how many instances of the function a kretprobe can
+	// follow at once (BCC's maxactive=); 0 is the kernel's default. The
+	// kprobe PMU cannot set it: a kretprobe with MaxActive is created
+	// through tracefs kprobe_events, as BCC does.
+	MaxActive int
 }
 
 // kprobeSupport tells whether this kernel can create kprobes at all: through
-// the kprobe PMU (perf_event_open) or tracefs's kprobe_events.
+// the kprobe PMU (perf_event_open), or tracefs's kprobe_events (pmu is then
+// -1).
 func kprobeSupport() (pmu int, err error) {
-	if t, err := pmuType("kprobe"); err == nil {
-		return t, nil
+	if t, err := perfevent.PMUType("kprobe"); err == nil {
+		return int(t), nil
 	}
 	if dir, err := tracefs.Dir(); err == nil {
 		if _, err := os.Stat(dir + "/kprobe_events"); err == nil {
@@ -86,139 +82,136 @@ func kprobeSupport() (pmu int, err error) {
 	return 0, fmt.Errorf("%w: this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices and no kprobe_events in tracefs: CONFIG_KPROBES is not set); use a tracepoint or raw tracepoint instead", ErrNotSupported)
 }
 
-// pmuType reads the perf event type of a dynamic PMU such as "kprobe" or
-// "uprobe".
-func pmuType(name string) (int, error) {
-	data, err := os.ReadFile("/sys/bus/event_source/devices/" + name + "/type")
+// kprobeOpener picks how to create a kprobe: the kprobe PMU (Linux
+// 4.17+), else tracefs kprobe_events, which is also the only way to set a
+// kretprobe's maxactive.
+func kprobeOpener(event string, ret bool, o KprobeOptions) (opener, error) {
+	pmu, err := kprobeSupport()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return strconv.Atoi(strings.TrimSpace(string(data)))
-}
-
-// pmuRetprobeBit reads which config bit makes a kprobe or uprobe PMU event
-// a return probe ("config:0" in format/retprobe on every kernel so far).
-func pmuRetprobeBit(name string) uint64 {
-	data, err := os.ReadFile("/sys/bus/event_source/devices/" + name + "/format/retprobe")
-	if err == nil {
-		if s, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "config:"); ok {
-			if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < 64 {
-				return 1 << n
-			}
+	if pmu < 0 || (ret && o.MaxActive > 0) {
+		if !tracefs.ProbeEventsSupported("kprobe_events") {
+			return nil, fmt.Errorf("%w: maxactive needs tracefs kprobe_events, which this kernel lacks; the kprobe PMU has no maxactive", ErrNotSupported)
 		}
+		return probeEventsOpener{pid: -1, cpu: 0, add: func() (*tracefs.ProbeEvent, error) {
+			return tracefs.AddKprobe(probeEventsGroup, probeEventName(), event, o.EventOffset, ret, o.MaxActive)
+		}}, nil
 	}
-	return 1
+	var offset, config uint64
+	if ret {
+		config = perfevent.RetprobeBit("kprobe")
+	} else {
+		offset = o.EventOffset
+	}
+	return pmuProbeOpener{pmu: uint32(pmu), target: event, offset: offset, config: config, pid: -1, cpu: 0}, nil
 }
 
 // AttachKprobe attaches fnName, loaded as a Kprobe program, to the entry of
-// the kernel function event (BCC's attach_kprobe(event=..., fn_name=...)).
-// Options set the offset into the function. On a kernel without kprobes the
-// error wraps ErrNotSupported and names CONFIG_KPROBES.
-func (b *BPF) AttachKprobe(event, fnName string, opts ...KprobeOption) error {
+// the kernel function event (BCC's attach_kprobe(event=, fn_name=,
+// event_off=)); opts, at most one, sets the offset. On a kernel without
+// kprobes the error wraps ErrNotSupported and names CONFIG_KPROBES. The
+// Link is owned by b (see Link).
+func (b *BPF) AttachKprobe(event, fnName string, opts ...KprobeOptions) (*Link, error) {
 	return b.attachKprobe(event, fnName, false, opts)
 }
 
 // AttachKretprobe attaches fnName to the return of kernel function event
-// (BCC's attach_kretprobe).
-func (b *BPF) AttachKretprobe(event, fnName string, opts ...KprobeOption) error {
+// (BCC's attach_kretprobe(event=, fn_name=, maxactive=)).
+func (b *BPF) AttachKretprobe(event, fnName string, opts ...KprobeOptions) (*Link, error) {
 	return b.attachKprobe(event, fnName, true, opts)
 }
 
 // AttachKprobeRe attaches fnName to every function GetKprobeFunctions(eventRe)
-// lists (BCC's attach_kprobe(event_re=...)). It fails only when no function
-// could be attached; the error then joins each failure.
-func (b *BPF) AttachKprobeRe(eventRe, fnName string, opts ...KprobeOption) error {
+// lists (BCC's attach_kprobe(event_re=, fn_name=)). As BCC, it fails only
+// when no function could be attached (the error then joins each failure);
+// the Links are those that attached.
+func (b *BPF) AttachKprobeRe(eventRe, fnName string, opts ...KprobeOptions) ([]*Link, error) {
 	return b.attachKprobeRe(eventRe, fnName, false, opts)
 }
 
-// AttachKretprobeRe is AttachKprobeRe for kretprobes.
-func (b *BPF) AttachKretprobeRe(eventRe, fnName string, opts ...KprobeOption) error {
+// AttachKretprobeRe is AttachKprobeRe for kretprobes (BCC's
+// attach_kretprobe(event_re=, ...)).
+func (b *BPF) AttachKretprobeRe(eventRe, fnName string, opts ...KprobeOptions) ([]*Link, error) {
 	return b.attachKprobeRe(eventRe, fnName, true, opts)
 }
 
-func (b *BPF) attachKprobeRe(eventRe, fnName string, ret bool, opts []KprobeOption) error {
+func (b *BPF) attachKprobeRe(eventRe, fnName string, ret bool, opts []KprobeOptions) ([]*Link, error) {
 	// Fail before listing functions: on a kernel without kprobes nothing
 	// else matters.
 	if _, err := kprobeSupport(); err != nil {
-		return fmt.Errorf("attach %s to kprobes matching %q: %w", fnName, eventRe, err)
+		return nil, fmt.Errorf("attach %s to kprobes matching %q: %w", fnName, eventRe, err)
 	}
 	fns, err := GetKprobeFunctions(eventRe)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(fns) == 0 {
-		return fmt.Errorf("attach %s: no kernel function matches %q: %w", fnName, eventRe, ErrKeyNotExist)
+		return nil, fmt.Errorf("attach %s: no kernel function matches %q: %w", fnName, eventRe, ErrKeyNotExist)
 	}
 	if err := checkProbeQuota(len(fns)); err != nil {
-		return err
+		return nil, err
 	}
 	var errs []error
+	var links []*Link
 	for _, fn := range fns {
-		if err := b.attachKprobe(fn, fnName, ret, opts); err != nil {
+		l, err := b.attachKprobe(fn, fnName, ret, opts)
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		links = append(links, l)
 	}
-	if len(errs) == len(fns) {
-		return errors.Join(errs...)
+	if len(links) == 0 {
+		return nil, errors.Join(errs...)
 	}
-	return nil
+	return links, nil
 }
 
-func (b *BPF) attachKprobe(event, fnName string, ret bool, opts []KprobeOption) error {
-	var cfg kprobeConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	kind := kindKprobe
+func (b *BPF) attachKprobe(event, fnName string, ret bool, opts []KprobeOptions) (*Link, error) {
+	kind := LinkKprobe
 	if ret {
-		kind = kindKretprobe
+		kind = LinkKretprobe
 	}
-	pmu, err := kprobeSupport()
+	o, err := attachOptions("Attach"+kindCall(kind), opts)
 	if err != nil {
-		return fmt.Errorf("attach %s to %s: %w", fnName, event, err)
+		return nil, err
 	}
-	if pmu < 0 {
-		return fmt.Errorf("attach %s to %s: %w: this kernel offers kprobes through tracefs kprobe_events only (no kprobe PMU, Linux < 4.17), which gobcc does not write", fnName, event, ErrNotSupported)
-	}
-	if ret && cfg.maxActive > 0 {
-		return fmt.Errorf("attach %s to %s: %w: maxactive needs tracefs kprobe_events, which gobcc does not write; the kprobe PMU has no maxactive", fnName, event, ErrNotSupported)
-	}
-	if err := checkProbeQuota(1); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.attachableLocked(kind, event, fnName, fmt.Sprintf("kprobe %s with %s", event, fnName)); err != nil {
-		return err
-	}
-	f, err := b.loadFuncLocked(fnName, Kprobe, AttachNone)
+	op, err := kprobeOpener(event, ret, o)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("attach %s to %s: %w", fnName, event, err)
 	}
-	var offset, config uint64
-	if ret {
-		config = pmuRetprobeBit("kprobe")
-	} else {
-		offset = cfg.offset
+	return b.attach(attachRequest{
+		kind: kind, target: event, fn: fnName, progType: Kprobe,
+		dup: dupTargetFunction, what: kind.String() + " " + event, opener: op,
+	})
+}
+
+// kindCall is a kind's name as in its Attach call ("Kprobe").
+func kindCall(k LinkKind) string {
+	switch k {
+	case LinkKprobe:
+		return "Kprobe"
+	case LinkKretprobe:
+		return "Kretprobe"
+	case LinkUprobe:
+		return "Uprobe"
+	case LinkUretprobe:
+		return "Uretprobe"
 	}
-	fd, err := openProbePMU(pmu, event, offset, config, -1, 0, f.FD)
-	if err != nil {
-		return fmt.Errorf("attach %s to kprobe %s: %w", fnName, event, err)
-	}
-	openProbes.Add(1)
-	b.attached = append(b.attached, &attachment{kind: kind, target: event, fn: fnName, fd: fd})
-	return nil
+	return k.String()
 }
 
 // DetachKprobe detaches what is attached to the entry of event, or only
-// fnName when given (BCC's detach_kprobe).
+// fnName when given (BCC's detach_kprobe(event=, fn_name=)).
 func (b *BPF) DetachKprobe(event string, fnName ...string) error {
-	return b.detach(kindKprobe, event, fnName)
+	return b.detach(LinkKprobe, event, fnName)
 }
 
-// DetachKretprobe detaches what is attached to the return of event.
+// DetachKretprobe detaches what is attached to the return of event (BCC's
+// detach_kretprobe(event=, fn_name=)).
 func (b *BPF) DetachKretprobe(event string, fnName ...string) error {
-	return b.detach(kindKretprobe, event, fnName)
+	return b.detach(LinkKretprobe, event, fnName)
 }
 
 // SyscallPrefixes are the prefixes kernels give system call functions, in

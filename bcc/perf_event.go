@@ -1,59 +1,164 @@
 package bcc
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/perfevent"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
-// PerfEventOption adjusts AttachPerfEvent and AttachPerfEventRaw. Without
-// options an event counts every process (pid -1) on every online CPU,
-// ungrouped, as BCC's defaults do.
-type PerfEventOption func(*perfEventConfig)
+// Perf event types for AttachPerfEvent and PerfEventAttr.Type (BCC's
+// PerfType, the kernel's enum perf_type_id).
+const (
+	PerfTypeHardware   uint32 = perfevent.TypeHardware
+	PerfTypeSoftware   uint32 = perfevent.TypeSoftware
+	PerfTypeTracepoint uint32 = perfevent.TypeTracepoint
+	PerfTypeHWCache    uint32 = perfevent.TypeHWCache
+	PerfTypeRaw        uint32 = perfevent.TypeRaw
+	PerfTypeBreakpoint uint32 = perfevent.TypeBreakpoint
+)
 
+// Hardware event configs (BCC's PerfHWConfig, enum perf_hw_id).
+const (
+	PerfHWCPUCycles             uint64 = 0
+	PerfHWInstructions          uint64 = 1
+	PerfHWCacheReferences       uint64 = 2
+	PerfHWCacheMisses           uint64 = 3
+	PerfHWBranchInstructions    uint64 = 4
+	PerfHWBranchMisses          uint64 = 5
+	PerfHWBusCycles             uint64 = 6
+	PerfHWStalledCyclesFrontend uint64 = 7
+	PerfHWStalledCyclesBackend  uint64 = 8
+	PerfHWRefCPUCycles          uint64 = 9
+)
+
+// Software event configs (BCC's PerfSWConfig, enum perf_sw_ids).
+const (
+	PerfSWCPUClock        uint64 = 0
+	PerfSWTaskClock       uint64 = 1
+	PerfSWPageFaults      uint64 = 2
+	PerfSWContextSwitches uint64 = 3
+	PerfSWCPUMigrations   uint64 = 4
+	PerfSWPageFaultsMin   uint64 = 5
+	PerfSWPageFaultsMaj   uint64 = 6
+	PerfSWAlignmentFaults uint64 = 7
+	PerfSWEmulationFaults uint64 = 8
+	PerfSWDummy           uint64 = 9
+	PerfSWBPFOutput       uint64 = 10
+)
+
+// PerfEventOptions are the optional settings of AttachPerfEvent and
+// AttachPerfEventRaw, under BCC's argument names. The zero value is BCC's
+// default: every process, every online CPU, no group.
+type PerfEventOptions struct {
+	// SamplePeriod runs the program every SamplePeriod events (BCC's
+	// sample_period=). AttachPerfEvent needs exactly one of SamplePeriod
+	// and SampleFreq; AttachPerfEventRaw takes them from its attr.
+	SamplePeriod uint64
+	// SampleFreq runs the program about SampleFreq times a second (BCC's
+	// sample_freq=).
+	SampleFreq uint64
+	// PID restricts the event to one process and, for AttachPerfEvent, its
+	// children (BCC's pid=). 0, like BCC's default -1, is every process.
+	PID int
+	// CPU restricts the event to one CPU (BCC's cpu=). nil, like BCC's
+	// default -1, opens one event on each online CPU. It is a pointer
+	// because CPU 0 is a CPU.
+	CPU *int
+	// GroupFD puts the event in the group led by this perf event
+	// descriptor (BCC's group_fd=). 0, like BCC's default -1, is no group.
+	// The caller keeps the descriptor.
+	GroupFD int
+}
+
+// perfEventConfig is PerfEventOptions in perf_event_open's terms (-1 for
+// every process, every CPU, no group).
 type perfEventConfig struct {
 	samplePeriod, sampleFreq uint64
 	pid, cpu, groupFD        int
 }
 
-// SamplePeriod runs the program every n events (BCC's sample_period).
-func SamplePeriod(n uint64) PerfEventOption {
-	return func(c *perfEventConfig) { c.samplePeriod = n }
-}
-
-// SampleFreq runs the program about n times a second (BCC's sample_freq).
-func SampleFreq(n uint64) PerfEventOption {
-	return func(c *perfEventConfig) { c.sampleFreq = n }
-}
-
-// PerfPID restricts the event to one process (BCC's pid); -1 is all.
-func PerfPID(pid int) PerfEventOption {
-	return func(c *perfEventConfig) { c.pid = pid }
-}
-
-// PerfCPU restricts the event to one CPU (BCC's cpu); -1, the default,
-// opens one event on each online CPU.
-func PerfCPU(cpu int) PerfEventOption {
-	return func(c *perfEventConfig) { c.cpu = cpu }
-}
-
-// PerfGroupFD puts the event in the group led by fd (BCC's group_fd).
-func PerfGroupFD(fd int) PerfEventOption {
-	return func(c *perfEventConfig) { c.groupFD = fd }
-}
-
-func perfEventOptions(opts []PerfEventOption) perfEventConfig {
-	c := perfEventConfig{pid: -1, cpu: -1, groupFD: -1}
-	for _, o := range opts {
-		o(&c)
+func perfEventOptions(call string, opts []PerfEventOptions) (perfEventConfig, error) {
+	o, err := attachOptions(call, opts)
+	if err != nil {
+		return perfEventConfig{}, err
 	}
-	return c
+	c := perfEventConfig{samplePeriod: o.SamplePeriod, sampleFreq: o.SampleFreq, pid: o.PID, cpu: -1, groupFD: o.GroupFD}
+	if c.pid <= 0 {
+		c.pid = -1
+	}
+	if o.CPU != nil {
+		if *o.CPU < 0 {
+			return c, fmt.Errorf("%s: CPU %d: want nil for every CPU, or a CPU number", call, *o.CPU)
+		}
+		c.cpu = *o.CPU
+	}
+	if c.groupFD <= 0 {
+		c.groupFD = -1
+	}
+	return c, nil
+}
+
+// PerfEventFlags are perf_event_attr's single-bit settings, for
+// PerfEventAttr.Flags.
+type PerfEventFlags uint64
+
+// The perf_event_attr bits PerfEventAttr can set (BCC's
+// Perf.perf_event_attr bit fields of the same names).
+const (
+	PerfEventInherit       = PerfEventFlags(perfevent.FlagInherit)
+	PerfEventPinned        = PerfEventFlags(perfevent.FlagPinned)
+	PerfEventExclusive     = PerfEventFlags(perfevent.FlagExclusive)
+	PerfEventExcludeUser   = PerfEventFlags(perfevent.FlagExcludeUser)
+	PerfEventExcludeKernel = PerfEventFlags(perfevent.FlagExcludeKernel)
+	PerfEventExcludeHV     = PerfEventFlags(perfevent.FlagExcludeHV)
+	PerfEventExcludeIdle   = PerfEventFlags(perfevent.FlagExcludeIdle)
+	PerfEventExcludeHost   = PerfEventFlags(perfevent.FlagExcludeHost)
+	PerfEventExcludeGuest  = PerfEventFlags(perfevent.FlagExcludeGuest)
+)
+
+// PerfEventAttr is the perf_event_attr of AttachPerfEventRaw: the fields
+// of BCC Python's Perf.perf_event_attr that make sense for a BPF program
+// run on each sample. gobcc fills in size, and sets freq from SampleFreq.
+type PerfEventAttr struct {
+	// Type is the event type, a PerfType* constant or a dynamic PMU's
+	// type (type).
+	Type uint32
+	// Config selects the event within Type (config).
+	Config uint64
+	// SamplePeriod runs the program every SamplePeriod events
+	// (sample_period); SampleFreq about SampleFreq times a second
+	// (sample_freq, setting freq). Give at most one.
+	SamplePeriod uint64
+	SampleFreq   uint64
+	// SampleType and ReadFormat are PERF_SAMPLE_* and PERF_FORMAT_* bits
+	// (sample_type, read_format); a BPF program rarely needs them.
+	SampleType uint64
+	ReadFormat uint64
+	// Flags are the attr's bit fields (inherit, exclude_kernel, ...).
+	Flags PerfEventFlags
+	// PreciseIP is the skid constraint, 0 to 3 (precise_ip).
+	PreciseIP uint8
+	// WakeupEvents is wakeup_events.
+	WakeupEvents uint32
+	// BPType, Config1 and Config2 describe breakpoints (bp_type, bp_addr,
+	// bp_len) and extended configs of dynamic PMUs (config1, config2).
+	BPType  uint32
+	Config1 uint64
+	Config2 uint64
+}
+
+func (a *PerfEventAttr) internal() *perfevent.Attr {
+	return &perfevent.Attr{
+		Type: a.Type, Config: a.Config,
+		SamplePeriod: a.SamplePeriod, SampleFreq: a.SampleFreq,
+		SampleType: a.SampleType, ReadFormat: a.ReadFormat,
+		Flags: perfevent.Flags(a.Flags), PreciseIP: a.PreciseIP,
+		WakeupEvents: a.WakeupEvents, BPType: a.BPType,
+		Config1: a.Config1, Config2: a.Config2,
+	}
 }
 
 // perfEventTarget names an (evType, evConfig) pair for DetachPerfEvent.
@@ -62,105 +167,80 @@ func perfEventTarget(evType uint32, evConfig uint64) string {
 }
 
 // AttachPerfEvent loads fnName as a PerfEvent program and runs it on the
-// perf event evType/evConfig (e.g. unix.PERF_TYPE_SOFTWARE,
-// unix.PERF_COUNT_SW_CPU_CLOCK) on every online CPU, or the one PerfCPU
-// names (BCC's attach_perf_event). Exactly one of SamplePeriod and
-// SampleFreq must be given.
-func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opts ...PerfEventOption) error {
-	c := perfEventOptions(opts)
+// perf event evType/evConfig (e.g. PerfTypeSoftware, PerfSWCPUClock) on
+// every online CPU, or the one opts names (BCC's
+// attach_perf_event(ev_type=, ev_config=, fn_name=, sample_period=,
+// sample_freq=, pid=, cpu=, group_fd=)). opts, exactly one, must give
+// exactly one of SamplePeriod and SampleFreq. The Link, owned by b (see
+// Link), holds one event per CPU.
+func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opts ...PerfEventOptions) (*Link, error) {
+	c, err := perfEventOptions("AttachPerfEvent", opts)
+	if err != nil {
+		return nil, err
+	}
 	if (c.samplePeriod == 0) == (c.sampleFreq == 0) {
-		return fmt.Errorf("attach %s to perf event %d/%d: give exactly one of SamplePeriod and SampleFreq", fnName, evType, evConfig)
+		return nil, fmt.Errorf("attach %s to perf event %d/%d: give exactly one of SamplePeriod and SampleFreq", fnName, evType, evConfig)
 	}
-	attr := unix.PerfEventAttr{
-		Type:   evType,
-		Config: evConfig,
-		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-	}
+	attr := PerfEventAttr{Type: evType, Config: evConfig, SamplePeriod: c.samplePeriod, SampleFreq: c.sampleFreq}
 	if c.pid > 0 {
 		// Follow the process's children, as libbcc's bpf_attach_perf_event.
-		attr.Bits |= unix.PerfBitInherit
-	}
-	if c.sampleFreq > 0 {
-		attr.Bits |= unix.PerfBitFreq
-		attr.Sample = c.sampleFreq
-	} else {
-		attr.Sample = c.samplePeriod
+		attr.Flags |= PerfEventInherit
 	}
 	return b.attachPerfEvent(&attr, fnName, c)
 }
 
-// AttachPerfEventRaw is AttachPerfEvent with the whole perf_event_attr
-// given (BCC's attach_perf_event_raw). Its Size is filled in when zero.
-// Sampling options are ignored: attr carries them.
-func (b *BPF) AttachPerfEventRaw(attr *unix.PerfEventAttr, fnName string, opts ...PerfEventOption) error {
-	a := *attr
-	if a.Size == 0 {
-		a.Size = uint32(unsafe.Sizeof(unix.PerfEventAttr{}))
+// AttachPerfEventRaw is AttachPerfEvent with the perf_event_attr given
+// (BCC's attach_perf_event_raw(attr=, fn_name=, pid=, cpu=, group_fd=));
+// opts may give PID, CPU and GroupFD, not the sampling, which attr
+// carries.
+func (b *BPF) AttachPerfEventRaw(attr PerfEventAttr, fnName string, opts ...PerfEventOptions) (*Link, error) {
+	c, err := perfEventOptions("AttachPerfEventRaw", opts)
+	if err != nil {
+		return nil, err
 	}
-	return b.attachPerfEvent(&a, fnName, perfEventOptions(opts))
+	if c.samplePeriod != 0 || c.sampleFreq != 0 {
+		return nil, fmt.Errorf("attach %s to perf event %d/%d: AttachPerfEventRaw takes the sampling from attr, not from PerfEventOptions", fnName, attr.Type, attr.Config)
+	}
+	return b.attachPerfEvent(&attr, fnName, c)
 }
 
-func (b *BPF) attachPerfEvent(attr *unix.PerfEventAttr, fnName string, c perfEventConfig) error {
-	target := perfEventTarget(attr.Type, attr.Config)
+func (b *BPF) attachPerfEvent(attr *PerfEventAttr, fnName string, c perfEventConfig) (*Link, error) {
 	cpus := []int{c.cpu}
 	if c.cpu < 0 {
 		var err error
 		if cpus, err = bpfsys.OnlineCPUs(); err != nil {
-			return fmt.Errorf("attach %s to perf event: %w", fnName, err)
+			return nil, fmt.Errorf("attach %s to perf event: %w", fnName, err)
 		}
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.attachableLocked(kindPerfEvent, target, "", fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config)); err != nil {
-		return err
-	}
-	f, err := b.loadFuncLocked(fnName, PerfEvent, AttachNone)
-	if err != nil {
-		return err
-	}
-	var opened []*attachment
-	for _, cpu := range cpus {
-		fd, err := perfEventAttachGroup(attr, c.pid, cpu, c.groupFD, f.FD)
-		if err != nil {
-			for _, a := range opened {
-				a.detach()
-			}
-			return fmt.Errorf("attach %s to perf event type %d config %d on CPU %d: %w", fnName, attr.Type, attr.Config, cpu, err)
-		}
-		opened = append(opened, &attachment{kind: kindPerfEvent, target: target, fn: fnName, fd: fd})
-	}
-	b.attached = append(b.attached, opened...)
-	return nil
-}
-
-// perfEventAttachGroup opens a perf event in the group led by groupFD (-1
-// for none), runs progFD on it and enables it: libbcc's
-// bpf_attach_perf_event_raw, behind every perf-event-based attach.
-func perfEventAttachGroup(attr *unix.PerfEventAttr, pid, cpu, groupFD, progFD int) (int, error) {
-	fd, err := unix.PerfEventOpen(attr, pid, cpu, groupFD, unix.PERF_FLAG_FD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("perf_event_open: %w", err)
-	}
-	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, progFD); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("PERF_EVENT_IOC_SET_BPF: %w", err)
-	}
-	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("PERF_EVENT_IOC_ENABLE: %w", err)
-	}
-	return fd, nil
+	in := attr.internal()
+	return b.attach(attachRequest{
+		kind: LinkPerfEvent, target: perfEventTarget(attr.Type, attr.Config), fn: fnName, progType: PerfEvent,
+		dup: dupTarget, what: fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config),
+		opener: perfOpener(cpus, func(cpu int) (*perfevent.Event, error) {
+			return perfevent.Open(in, c.pid, cpu, c.groupFD)
+		}),
+	})
 }
 
 // DetachPerfEvent closes every event AttachPerfEvent opened for evType and
-// evConfig (BCC's detach_perf_event).
+// evConfig (BCC's detach_perf_event(ev_type=, ev_config=)).
 func (b *BPF) DetachPerfEvent(evType uint32, evConfig uint64) error {
-	return b.detach(kindPerfEvent, perfEventTarget(evType, evConfig), nil)
+	return b.detach(LinkPerfEvent, perfEventTarget(evType, evConfig), nil)
 }
 
-// NumOpenPerfEvents counts open perf event descriptors (one per CPU per
-// AttachPerfEvent).
-func (b *BPF) NumOpenPerfEvents() int { return b.count(kindPerfEvent) }
+// NumOpenPerfEvents counts open perf event descriptors of AttachPerfEvent
+// and AttachPerfEventRaw (one per CPU per call).
+func (b *BPF) NumOpenPerfEvents() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, l := range b.attached {
+		if l.kind == LinkPerfEvent && l.h != nil {
+			n += l.h.descriptors()
+		}
+	}
+	return n
+}
 
 // GetTracepoints lists the tracepoints, "category:event", whose name tpRe
 // matches at its start (BCC's get_tracepoints, which uses re.match).
@@ -179,25 +259,25 @@ func TracepointExists(category, event string) bool {
 }
 
 // AttachTracepointRe attaches fnName to every tracepoint GetTracepoints
-// lists for tpRe (BCC's attach_tracepoint(tp_re=...)). Like BCC it stops
-// at the first failure, but, unlike BCC, it first detaches what it
+// lists for tpRe (BCC's attach_tracepoint(tp_re=, fn_name=)). Like BCC it
+// stops at the first failure, but, unlike BCC, it first detaches what it
 // attached. Matching nothing is an error wrapping ErrTracepointNotFound.
-func (b *BPF) AttachTracepointRe(tpRe, fnName string) error {
+// The Links are owned by b (see Link).
+func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
 	tps, err := GetTracepoints(tpRe)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(tps) == 0 {
-		return fmt.Errorf("attach %s: no tracepoint matches %q: %w", fnName, tpRe, ErrTracepointNotFound)
+		return nil, fmt.Errorf("attach %s: no tracepoint matches %q: %w", fnName, tpRe, ErrTracepointNotFound)
 	}
-	for i, tp := range tps {
-		if err := b.AttachTracepoint(tp, fnName); err != nil {
-			var errs []error
-			for _, done := range tps[:i] {
-				errs = append(errs, b.DetachTracepoint(done, fnName))
-			}
-			return errors.Join(append([]error{err}, errs...)...)
+	links := make([]*Link, 0, len(tps))
+	for _, tp := range tps {
+		l, err := b.AttachTracepoint(tp, fnName)
+		if err != nil {
+			return nil, closeLinks(err, links)
 		}
+		links = append(links, l)
 	}
-	return nil
+	return links, nil
 }

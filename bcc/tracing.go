@@ -20,38 +20,43 @@ import (
 //
 // Kernels under lockdown refuse fentry programs with EPERM and no verifier
 // log; the error then wraps ErrNotSupported and says so.
-func (b *BPF) AttachKfunc(fnName string) error {
-	return b.attachTracing(addPrefix(prefixKfunc, fnName), kindKfunc, Tracing, AttachTraceFentry)
+//
+// The Link is owned by b (see Link).
+func (b *BPF) AttachKfunc(fnName string) (*Link, error) {
+	return b.attachTracing(addPrefix(prefixKfunc, fnName), LinkKfunc, Tracing, AttachTraceFentry)
 }
 
 // AttachKretfunc is AttachKfunc for the function's return (fexit,
 // KRETFUNC_PROBE, BCC's attach_kretfunc).
-func (b *BPF) AttachKretfunc(fnName string) error {
-	return b.attachTracing(addPrefix(prefixKretfunc, fnName), kindKretfunc, Tracing, AttachTraceFexit)
+func (b *BPF) AttachKretfunc(fnName string) (*Link, error) {
+	return b.attachTracing(addPrefix(prefixKretfunc, fnName), LinkKretfunc, Tracing, AttachTraceFexit)
 }
 
 // AttachLSM loads fnName as an LSM program and attaches it to its LSM hook
 // (BCC's attach_lsm, LSM_PROBE). fnName may omit its "lsm__" prefix.
-func (b *BPF) AttachLSM(fnName string) error {
-	return b.attachTracing(addPrefix(prefixLSM, fnName), kindLSM, LSM, AttachLSMMac)
+func (b *BPF) AttachLSM(fnName string) (*Link, error) {
+	return b.attachTracing(addPrefix(prefixLSM, fnName), LinkLSM, LSM, AttachLSMMac)
 }
 
-// DetachKfunc detaches a kfunc attached with AttachKfunc.
+// DetachKfunc detaches a kfunc attached with AttachKfunc (BCC's
+// detach_kfunc(fn_name=)).
 func (b *BPF) DetachKfunc(fnName string) error {
 	name := addPrefix(prefixKfunc, fnName)
-	return b.detach(kindKfunc, name, nil)
+	return b.detach(LinkKfunc, name, nil)
 }
 
-// DetachKretfunc detaches a kretfunc attached with AttachKretfunc.
+// DetachKretfunc detaches a kretfunc attached with AttachKretfunc (BCC's
+// detach_kretfunc(fn_name=)).
 func (b *BPF) DetachKretfunc(fnName string) error {
 	name := addPrefix(prefixKretfunc, fnName)
-	return b.detach(kindKretfunc, name, nil)
+	return b.detach(LinkKretfunc, name, nil)
 }
 
-// DetachLSM detaches an LSM program attached with AttachLSM.
+// DetachLSM detaches an LSM program attached with AttachLSM (BCC's
+// detach_lsm(fn_name=)).
 func (b *BPF) DetachLSM(fnName string) error {
 	name := addPrefix(prefixLSM, fnName)
-	return b.detach(kindLSM, name, nil)
+	return b.detach(LinkLSM, name, nil)
 }
 
 func addPrefix(prefix, name string) string {
@@ -104,37 +109,34 @@ func versionAtLeast(v string, major, minor int) bool {
 	return maj > major || (maj == major && min >= minor)
 }
 
-func (b *BPF) attachTracing(fnName string, kind attachKind, progType ProgType, attachType AttachType) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.attachableLocked(kind, fnName, "", fnName); err != nil {
-		return err
-	}
+func (b *BPF) attachTracing(fnName string, kind LinkKind, progType ProgType, attachType AttachType) (*Link, error) {
 	_, target, _ := KfuncTarget(fnName, b.result.LibVersion)
-	f, err := b.loadFuncLocked(fnName, progType, attachType)
-	if err != nil {
-		var ve *VerifierError
-		if errors.As(err, &ve) && ve.Errno == unix.EPERM && strings.TrimSpace(ve.Log) == "" {
-			return fmt.Errorf("attach %s: the kernel refused to load it as a %s program for %s: %s: %w",
-				fnName, tracingKindName(kind), target, tracingRefusedReason(), err)
-		}
-		return err
+	l, err := b.attach(attachRequest{
+		kind: kind, target: fnName, fn: fnName, progType: progType, attachType: attachType,
+		dup: dupTarget, what: tracingKindName(kind) + " " + target,
+		opener: openerFunc(func(progFD int) (attachHandle, error) {
+			fd, err := bpfsys.RawTracepointOpen("", progFD)
+			if err != nil {
+				return nil, err
+			}
+			return &fdHandle{fd}, nil
+		}),
+	})
+	var ve *VerifierError
+	if errors.As(err, &ve) && ve.Errno == unix.EPERM && strings.TrimSpace(ve.Log) == "" {
+		return nil, fmt.Errorf("attach %s: the kernel refused to load it as a %s program for %s: %s: %w",
+			fnName, tracingKindName(kind), target, tracingRefusedReason(), err)
 	}
-	fd, err := bpfsys.RawTracepointOpen("", f.FD)
-	if err != nil {
-		return fmt.Errorf("attach %s (%s %s): %w", fnName, tracingKindName(kind), target, err)
-	}
-	b.attached = append(b.attached, &attachment{kind: kind, target: fnName, fn: fnName, fd: fd})
-	return nil
+	return l, err
 }
 
-func tracingKindName(kind attachKind) string {
+func tracingKindName(kind LinkKind) string {
 	switch kind {
-	case kindKfunc:
+	case LinkKfunc:
 		return "fentry (kfunc)"
-	case kindKretfunc:
+	case LinkKretfunc:
 		return "fexit (kretfunc)"
-	case kindLSM:
+	case LinkLSM:
 		return "LSM"
 	}
 	return "tracing"

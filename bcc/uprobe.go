@@ -7,45 +7,47 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/internal/perfevent"
+	"github.com/gobcc/gobcc/internal/tracefs"
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
-// UprobeOption adjusts AttachUprobe, AttachUretprobe and their Detach forms.
-type UprobeOption func(*uprobeConfig)
+// UprobeOptions are the optional settings of AttachUprobe,
+// AttachUretprobe, their Re forms and their Detach forms, under BCC's
+// argument names. The zero value is BCC's default.
+type UprobeOptions struct {
+	// Addr probes this address instead of a symbol (BCC's addr=): a
+	// virtual address for a fixed-address executable, an address relative
+	// to the load address for PIE executables and shared objects, as the
+	// file's symbol table gives them. The sym argument must then be "".
+	// 0 is no address, as in BCC.
+	Addr uint64
+	// SymOff probes this many bytes into the symbol (BCC's sym_off=).
+	SymOff uint64
+	// PID fires the probe only in this process (BCC's pid=); a library
+	// name is then first looked for among that process's mappings. 0, like
+	// BCC's default -1, fires in every process.
+	PID int
+}
 
+// uprobeConfig is UprobeOptions with the process normalised: pid -1 is
+// every process.
 type uprobeConfig struct {
-	addr    uint64
-	hasAddr bool
-	symOff  uint64
-	pid     int
+	addr   uint64
+	symOff uint64
+	pid    int
 }
 
-// UprobeAddr probes this address instead of a symbol (BCC's addr=): a
-// virtual address for a fixed-address executable, an address relative to
-// the load address for PIE executables and shared objects, as the file's
-// symbol table gives them. The sym argument must then be "".
-func UprobeAddr(addr uint64) UprobeOption {
-	return func(c *uprobeConfig) { c.addr, c.hasAddr = addr, true }
-}
-
-// UprobeSymOff probes off bytes into the symbol (BCC's sym_off).
-func UprobeSymOff(off uint64) UprobeOption {
-	return func(c *uprobeConfig) { c.symOff = off }
-}
-
-// UprobePID fires the probe only in process pid (BCC's pid=); a library
-// name is then first looked for among that process's mappings. The default,
-// -1, fires in every process.
-func UprobePID(pid int) UprobeOption {
-	return func(c *uprobeConfig) { c.pid = pid }
-}
-
-func uprobeOptions(opts []UprobeOption) uprobeConfig {
-	c := uprobeConfig{pid: -1}
-	for _, o := range opts {
-		o(&c)
+func uprobeOptions(call string, opts []UprobeOptions) (uprobeConfig, error) {
+	o, err := attachOptions(call, opts)
+	if err != nil {
+		return uprobeConfig{}, err
 	}
-	return c
+	c := uprobeConfig{addr: o.Addr, symOff: o.SymOff, pid: o.PID}
+	if c.pid <= 0 {
+		c.pid = -1
+	}
+	return c, nil
 }
 
 // userResolver is the object's symbol resolver, or ErrClosed after Close
@@ -63,11 +65,11 @@ func (b *BPF) userResolver() (*usym.Resolver, error) {
 // resolvePID is the process whose maps and root a module name is
 // resolved in: 0 (this mount namespace) for a probe on every process,
 // as BCC's _check_path_symbol passes it to libbcc.
-func (c uprobeConfig) resolvePID() int {
-	if c.pid < 0 {
+func resolvePID(pid int) int {
+	if pid < 0 {
 		return 0
 	}
-	return c.pid
+	return pid
 }
 
 var probeRepl = regexp.MustCompile(`[^a-zA-Z0-9_]`)
@@ -87,18 +89,21 @@ func uprobeEventName(prefix, path string, offset uint64, pid int) string {
 // IFUNC symbol of a shared object resolves to the implementation that calls
 // reach, with a warning; where that fails, to its resolver, with a warning.
 func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, error) {
-	if c.hasAddr && sym != "" {
-		return "", 0, fmt.Errorf("uprobe on %s: give a symbol or UprobeAddr, not both", name)
+	if c.addr != 0 && sym != "" {
+		return "", 0, fmt.Errorf("uprobe on %s: give a symbol or UprobeOptions.Addr, not both", name)
 	}
-	if c.hasAddr && c.symOff != 0 {
-		return "", 0, fmt.Errorf("uprobe on %s: UprobeSymOff does not apply with UprobeAddr", name)
+	if c.addr != 0 && c.symOff != 0 {
+		return "", 0, fmt.Errorf("uprobe on %s: UprobeOptions.SymOff does not apply with Addr", name)
 	}
-	pid := c.resolvePID()
+	if c.addr == 0 && sym == "" {
+		return "", 0, fmt.Errorf("uprobe on %s: give a symbol or UprobeOptions.Addr", name)
+	}
+	pid := resolvePID(c.pid)
 	r, err := b.userResolver()
 	if err != nil {
 		return "", 0, err
 	}
-	if c.hasAddr {
+	if c.addr != 0 {
 		path, off, err := r.ResolveAddress(pid, name, c.addr)
 		if err != nil {
 			return "", 0, fmt.Errorf("uprobe on %s: %w", name, err)
@@ -124,30 +129,34 @@ func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, e
 }
 
 // AttachUprobe attaches fnName, loaded as a Kprobe program, to symbol sym
-// of the binary or library name (BCC's attach_uprobe(name=, sym=,
-// fn_name=)). name is a path, or a library name such as "c" found as BCC's
-// find_library does (the process's mappings when UprobePID is given, then
+// of the binary or library name (BCC's attach_uprobe(name=, sym=, addr=,
+// fn_name=, pid=, sym_off=)); opts, at most one, carries addr, pid and
+// sym_off. name is a path, or a library name such as "c" found as BCC's
+// find_library does (the process's mappings when a PID is given, then
 // /etc/ld.so.cache), or an executable on $PATH. Symbols are resolved in Go
-// from the ELF symbol tables; libbcc is not needed.
-func (b *BPF) AttachUprobe(name, sym, fnName string, opts ...UprobeOption) error {
+// from the ELF symbol tables; libbcc is not needed. The Link is owned by b
+// (see Link).
+func (b *BPF) AttachUprobe(name, sym, fnName string, opts ...UprobeOptions) (*Link, error) {
 	return b.attachUprobe(name, sym, fnName, false, opts)
 }
 
 // AttachUretprobe is AttachUprobe for the function's return (BCC's
-// attach_uretprobe).
-func (b *BPF) AttachUretprobe(name, sym, fnName string, opts ...UprobeOption) error {
+// attach_uretprobe(name=, sym=, addr=, fn_name=, pid=)).
+func (b *BPF) AttachUretprobe(name, sym, fnName string, opts ...UprobeOptions) (*Link, error) {
 	return b.attachUprobe(name, sym, fnName, true, opts)
 }
 
 // AttachUprobeRe attaches fnName to every function of name whose symbol
 // symRe matches at its start, once per address (BCC's
-// attach_uprobe(sym_re=...)).
-func (b *BPF) AttachUprobeRe(name, symRe, fnName string, opts ...UprobeOption) error {
+// attach_uprobe(name=, sym_re=, fn_name=, pid=)). Like BCC it stops at the
+// first failure, but, unlike BCC, it first detaches what it attached.
+func (b *BPF) AttachUprobeRe(name, symRe, fnName string, opts ...UprobeOptions) ([]*Link, error) {
 	return b.attachUprobeRe(name, symRe, fnName, false, opts)
 }
 
-// AttachUretprobeRe is AttachUprobeRe for returns.
-func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOption) error {
+// AttachUretprobeRe is AttachUprobeRe for returns (BCC's
+// attach_uretprobe(name=, sym_re=, ...)).
+func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOptions) ([]*Link, error) {
 	return b.attachUprobeRe(name, symRe, fnName, true, opts)
 }
 
@@ -199,106 +208,143 @@ func probeAddresses(syms []usym.SymbolAddress) []usym.SymbolAddress {
 	return out
 }
 
-func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOption) error {
-	c := uprobeOptions(opts)
+func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOptions) ([]*Link, error) {
+	c, err := uprobeOptions("AttachUprobeRe", opts)
+	if err != nil {
+		return nil, err
+	}
 	re, err := userFunctionsRegexp(symRe)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := b.userResolver()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	path, all, err := r.FunctionSymbols(c.resolvePID(), name, re)
+	path, all, err := r.FunctionSymbols(resolvePID(c.pid), name, re)
 	if err != nil {
-		return fmt.Errorf("uprobe: %w", err)
+		return nil, fmt.Errorf("uprobe: %w", err)
 	}
 	syms := probeAddresses(all)
 	if len(syms) == 0 {
-		return fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
+		return nil, fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
 	}
 	if err := checkProbeQuota(len(syms)); err != nil {
-		return err
+		return nil, err
 	}
+	links := make([]*Link, 0, len(syms))
 	for _, s := range syms {
-		if err := b.attachUprobeAt(path, s.FileOffset, fnName, c.pid, 0, ret); err != nil {
-			return err
+		l, err := b.attachUprobeAt(path, s.FileOffset, fnName, c.pid, 0, ret)
+		if err != nil {
+			return nil, closeLinks(err, links)
 		}
+		links = append(links, l)
 	}
-	return nil
+	return links, nil
 }
 
-func (b *BPF) attachUprobe(name, sym, fnName string, ret bool, opts []UprobeOption) error {
-	c := uprobeOptions(opts)
+// closeLinks closes links attached by a call that failed with err, and
+// returns err joined with what closing them reported.
+func closeLinks(err error, links []*Link) error {
+	errs := []error{err}
+	for i := len(links) - 1; i >= 0; i-- {
+		errs = append(errs, links[i].Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (b *BPF) attachUprobe(name, sym, fnName string, ret bool, opts []UprobeOptions) (*Link, error) {
+	c, err := uprobeOptions("Attach"+kindCall(uprobeKind(ret)), opts)
+	if err != nil {
+		return nil, err
+	}
 	path, off, err := b.resolveUprobe(name, sym, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return b.attachUprobeAt(path, off, fnName, c.pid, 0, ret)
 }
 
-// attachUprobeAt attaches through the uprobe PMU at a file offset.
-// refCtrOff is the file offset of a USDT semaphore the kernel counts while
-// the probe exists, or 0.
-func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int, refCtrOff uint64, ret bool) error {
-	kind, prefix := kindUprobe, "p"
+func uprobeKind(ret bool) LinkKind {
 	if ret {
-		kind, prefix = kindUretprobe, "r"
+		return LinkUretprobe
 	}
-	evName := uprobeEventName(prefix, path, offset, pid)
-	pmu, err := pmuType("uprobe")
-	if err != nil {
-		return fmt.Errorf("attach %s to %s: %w", fnName, evName, uprobeSupport())
-	}
-	if err := checkProbeQuota(1); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.attachableLocked(kind, evName, "", "uprobe "+evName); err != nil {
-		return err
-	}
-	f, err := b.loadFuncLocked(fnName, Kprobe, AttachNone)
-	if err != nil {
-		return err
-	}
-	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
-	// there (bcc#5236); 0 means no semaphore.
-	config := refCtrOff << 32
-	if ret {
-		config |= pmuRetprobeBit("uprobe")
-	}
+	return LinkUprobe
+}
+
+// uprobeOpener picks how to create a uprobe: the uprobe PMU (Linux
+// 4.17+), else tracefs uprobe_events.
+func uprobeOpener(path string, offset uint64, pid int, refCtrOff uint64, ret bool) (opener, error) {
 	// A uprobe for all processes is opened on one CPU and fires on every
 	// CPU; one for a process follows it on any CPU.
 	cpu := 0
 	if pid >= 0 {
 		cpu = -1
 	}
-	fd, err := openProbePMU(pmu, path, offset, config, pid, cpu, f.FD)
-	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("attach %s to %s: no process %d: %w", fnName, evName, pid, err)
+	pmu, err := perfevent.PMUType("uprobe")
+	if err != nil || forceProbeEvents.Load() {
+		if !tracefs.ProbeEventsSupported("uprobe_events") {
+			return nil, uprobeSupport()
 		}
-		return fmt.Errorf("attach %s to uprobe %s+%#x: %w", fnName, path, offset, err)
+		return withNoProcess(pid, probeEventsOpener{pid: pid, cpu: cpu, add: func() (*tracefs.ProbeEvent, error) {
+			return tracefs.AddUprobe(probeEventsGroup, probeEventName(), path, offset, refCtrOff, ret)
+		}}), nil
 	}
-	openProbes.Add(1)
-	b.attached = append(b.attached, &attachment{kind: kind, target: evName, fn: fnName, fd: fd})
-	return nil
+	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
+	// there (bcc#5236); 0 means no semaphore.
+	config := refCtrOff << 32
+	if ret {
+		config |= perfevent.RetprobeBit("uprobe")
+	}
+	return withNoProcess(pid, pmuProbeOpener{pmu: pmu, target: path, offset: offset, config: config, pid: pid, cpu: cpu}), nil
+}
+
+// withNoProcess names the process in ESRCH errors.
+func withNoProcess(pid int, o opener) opener {
+	return openerFunc(func(progFD int) (attachHandle, error) {
+		h, err := o.open(progFD)
+		if errors.Is(err, unix.ESRCH) {
+			return nil, fmt.Errorf("no process %d: %w", pid, err)
+		}
+		return h, err
+	})
+}
+
+// attachUprobeAt attaches a uprobe at a file offset. refCtrOff is the file
+// offset of a USDT semaphore the kernel counts while the probe exists, or 0.
+func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int, refCtrOff uint64, ret bool) (*Link, error) {
+	kind, prefix := LinkUprobe, "p"
+	if ret {
+		kind, prefix = LinkUretprobe, "r"
+	}
+	evName := uprobeEventName(prefix, path, offset, pid)
+	op, err := uprobeOpener(path, offset, pid, refCtrOff, ret)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s to %s: %w", fnName, evName, err)
+	}
+	return b.attach(attachRequest{
+		kind: kind, target: evName, fn: fnName, progType: Kprobe,
+		dup: dupTarget, what: fmt.Sprintf("%s %s (%s+%#x)", kind, evName, path, offset), opener: op,
+	})
 }
 
 // DetachUprobe detaches the uprobe AttachUprobe made with the same name,
-// sym and options (BCC's detach_uprobe).
-func (b *BPF) DetachUprobe(name, sym string, opts ...UprobeOption) error {
-	return b.detachUprobe(name, sym, "p", kindUprobe, opts)
+// sym and options (BCC's detach_uprobe(name=, sym=, addr=, pid=,
+// sym_off=)).
+func (b *BPF) DetachUprobe(name, sym string, opts ...UprobeOptions) error {
+	return b.detachUprobe(name, sym, "p", LinkUprobe, opts)
 }
 
 // DetachUretprobe detaches a uretprobe (BCC's detach_uretprobe).
-func (b *BPF) DetachUretprobe(name, sym string, opts ...UprobeOption) error {
-	return b.detachUprobe(name, sym, "r", kindUretprobe, opts)
+func (b *BPF) DetachUretprobe(name, sym string, opts ...UprobeOptions) error {
+	return b.detachUprobe(name, sym, "r", LinkUretprobe, opts)
 }
 
-func (b *BPF) detachUprobe(name, sym, prefix string, kind attachKind, opts []UprobeOption) error {
-	c := uprobeOptions(opts)
+func (b *BPF) detachUprobe(name, sym, prefix string, kind LinkKind, opts []UprobeOptions) error {
+	c, err := uprobeOptions("Detach"+kindCall(kind), opts)
+	if err != nil {
+		return err
+	}
 	path, off, err := b.resolveUprobe(name, sym, c)
 	if err != nil {
 		return err

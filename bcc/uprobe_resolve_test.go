@@ -22,10 +22,10 @@ func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.AttachUprobe("gobcctest", "gobcc_lib_fn", "on_entry", UprobePID(pid)); err != nil {
+	if _, err := b.AttachUprobe("gobcctest", "gobcc_lib_fn", "on_entry", UprobeOptions{PID: pid}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AttachUprobeRe(bins.pie, "gobcc_tar", "on_return", UprobePID(pid)); err != nil {
+	if _, err := b.AttachUprobeRe(bins.pie, "gobcc_tar", "on_return", UprobeOptions{PID: pid}); err != nil {
 		t.Fatal(err)
 	}
 	b.mu.Lock()
@@ -50,7 +50,7 @@ func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 	if got := tableUint(t, b, "hits", 1); got != 5 {
 		t.Errorf("gobcc_target hits through sym_re = %d, want 5", got)
 	}
-	if err := b.DetachUprobe("gobcctest", "gobcc_lib_fn", UprobePID(pid)); err != nil {
+	if err := b.DetachUprobe("gobcctest", "gobcc_lib_fn", UprobeOptions{PID: pid}); err != nil {
 		t.Errorf("DetachUprobe with the same pid: %v", err)
 	}
 	if got := b.NumOpenUprobes(); got != 1 {
@@ -70,11 +70,11 @@ func TestUprobeAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"AttachUprobe":         b.AttachUprobe("c", "getpid", "on_entry"),
-		"AttachUprobe(addr)":   b.AttachUprobe("c", "", "on_entry", UprobeAddr(0x1000)),
-		"AttachUprobeRe":       b.AttachUprobeRe("c", "getpid", "on_entry"),
+		"AttachUprobe":         attachErr(b.AttachUprobe("c", "getpid", "on_entry")),
+		"AttachUprobe(addr)":   attachErr(b.AttachUprobe("c", "", "on_entry", UprobeOptions{Addr: 0x1000})),
+		"AttachUprobeRe":       attachErr(b.AttachUprobeRe("c", "getpid", "on_entry")),
 		"DetachUretprobe":      b.DetachUretprobe("c", "getpid"),
-		"AttachUretprobe(pid)": b.AttachUretprobe("c", "getpid", "on_return", UprobePID(1)),
+		"AttachUretprobe(pid)": attachErr(b.AttachUretprobe("c", "getpid", "on_return", UprobeOptions{PID: 1})),
 	} {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)

@@ -89,20 +89,20 @@ func TestUprobeFires(t *testing.T) {
 			if name == "" {
 				name = tc.binary
 			}
-			var opts []UprobeOption
+			var opts []UprobeOptions
 			if tc.pidFilter {
-				opts = append(opts, UprobePID(ch.cmd.Process.Pid))
+				opts = append(opts, UprobeOptions{PID: ch.cmd.Process.Pid})
 			}
-			if err := b.AttachUprobe(name, tc.sym, "on_entry", opts...); err != nil {
+			if _, err := b.AttachUprobe(name, tc.sym, "on_entry", opts...); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.AttachUretprobe(name, tc.sym, "on_return", opts...); err != nil {
+			if _, err := b.AttachUretprobe(name, tc.sym, "on_return", opts...); err != nil {
 				t.Fatal(err)
 			}
 			if got := b.NumOpenUprobes(); got != 2 {
 				t.Errorf("NumOpenUprobes = %d, want 2", got)
 			}
-			if err := b.AttachUprobe(name, tc.sym, "on_entry", opts...); !errors.Is(err, ErrAlreadyAttached) {
+			if _, err := b.AttachUprobe(name, tc.sym, "on_entry", opts...); !errors.Is(err, ErrAlreadyAttached) {
 				t.Errorf("second attach: %v", err)
 			}
 			ids := progIDs(t, b)
@@ -159,12 +159,12 @@ func TestUprobeSymReAndAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pid := UprobePID(ch.cmd.Process.Pid)
-	if err := b.AttachUprobeRe(bins.nopie, "gobcc_t", "on_entry", pid); err != nil {
+	pid := UprobeOptions{PID: ch.cmd.Process.Pid}
+	if _, err := b.AttachUprobeRe(bins.nopie, "gobcc_t", "on_entry", pid); err != nil {
 		t.Fatal(err)
 	}
 	// The same function by address: a non-PIE executable's virtual address.
-	if err := b.AttachUretprobe(bins.nopie, "", "on_return", pid, UprobeAddr(symbolValue(t, bins.nopie, "gobcc_target"))); err != nil {
+	if _, err := b.AttachUretprobe(bins.nopie, "", "on_return", UprobeOptions{PID: pid.PID, Addr: symbolValue(t, bins.nopie, "gobcc_target")}); err != nil {
 		t.Fatal(err)
 	}
 	ch.run(t)
@@ -174,10 +174,10 @@ func TestUprobeSymReAndAddr(t *testing.T) {
 	if got := tableUint(t, b, "hits", 1); got != 10 {
 		t.Errorf("returns = %d, want 10", got)
 	}
-	if err := b.AttachUprobe(bins.nopie, "no_such_symbol", "on_entry"); err == nil {
+	if _, err := b.AttachUprobe(bins.nopie, "no_such_symbol", "on_entry"); err == nil {
 		t.Error("attached to a missing symbol")
 	}
-	if err := b.AttachUprobe(bins.nopie, "gobcc_target", "on_entry", UprobeAddr(1)); err == nil {
+	if _, err := b.AttachUprobe(bins.nopie, "gobcc_target", "on_entry", UprobeOptions{Addr: 1}); err == nil {
 		t.Error("accepted both a symbol and an address")
 	}
 }
@@ -208,7 +208,7 @@ int main(int argc, char **argv) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.AttachUprobe("c", "strlen", "on_entry", UprobePID(ch.cmd.Process.Pid)); err != nil {
+	if _, err := b.AttachUprobe("c", "strlen", "on_entry", UprobeOptions{PID: ch.cmd.Process.Pid}); err != nil {
 		t.Fatal(err)
 	}
 	warned := false

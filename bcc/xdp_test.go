@@ -100,7 +100,7 @@ func TestXDPAndRawSocketInNetns(t *testing.T) {
 	defer b.Close()
 	const n = 10
 	err = inNetns(t, ns, func() error {
-		if err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
+		if _, err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
 			return err
 		}
 		if _, err := b.AttachRawSocket("sock_count", "lo"); err != nil {
@@ -145,7 +145,7 @@ func TestRemoveXDP(t *testing.T) {
 	}
 	defer b.Close()
 	err = inNetns(t, ns, func() error {
-		if err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
+		if _, err := b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
 			return err
 		}
 		return RemoveXDP("lo", XDPFlagsSKBMode)
@@ -160,7 +160,7 @@ func TestRemoveXDP(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Errorf("Close after RemoveXDP: %v", err)
 	}
-	if err := inNetns(t, ns, func() error { return b.AttachXDP("lo", "xdp_count", 0) }); err != ErrClosed {
+	if err := inNetns(t, ns, func() error { return attachErr(b.AttachXDP("lo", "xdp_count", 0)) }); err != ErrClosed {
 		t.Errorf("attach after Close: %v", err)
 	}
 }
@@ -203,7 +203,7 @@ int on_sock(struct bpf_sock *sk) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
+	if _, err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
 		t.Fatal(err)
 	}
 	makeSockets := func() {
@@ -225,11 +225,78 @@ int on_sock(struct bpf_sock *sk) {
 	if got := tableUint(t, b, "socks", 0); got != 3 {
 		t.Errorf("after DetachFunc sockets counted = %d, want 3", got)
 	}
+	// Attached again, its Link detaches it.
+	l, err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Kind() != LinkProgAttach || l.Function() != "on_sock" {
+		t.Errorf("link %v", l)
+	}
+	checkLinkCloses(t, l, func() error { return b.DetachFunc(fn, cg, AttachCgroupInetSockCreate) })
+	makeSockets()
+	if got := tableUint(t, b, "socks", 0); got != 3 {
+		t.Errorf("after Link.Close sockets counted = %d, want 3", got)
+	}
 	// Attached again, Close detaches it: the program is freed.
-	if err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
+	if _, err := b.AttachFunc(fn, cg, AttachCgroupInetSockCreate, 0); err != nil {
 		t.Fatal(err)
 	}
 	ids := progIDs(t, b)
 	b.Close()
 	requireProgsGone(t, ids)
+}
+
+// The Links of an XDP program and a raw socket detach just their
+// attachment, from any thread: the XDP program leaves the device in its
+// namespace, the socket closes, and neither counts packets any more.
+func TestLinkXDPAndRawSocket(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns := newNetns(t)
+	b, err := New(Options{Text: xdpCountProg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 5
+	var xdp, sock *Link
+	err = inNetns(t, ns, func() error {
+		var err error
+		if xdp, err = b.AttachXDP("lo", "xdp_count", XDPFlagsSKBMode); err != nil {
+			return err
+		}
+		if sock, err = b.AttachRawSocket("sock_count", "lo"); err != nil {
+			return err
+		}
+		return sendUDP(n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xdp.Kind() != LinkXDP || xdp.Target() != "lo" || xdp.FD() != -1 {
+		t.Errorf("XDP link %v, FD %d", xdp, xdp.FD())
+	}
+	if sock.Kind() != LinkRawSocket || sock.FD() < 0 {
+		t.Errorf("raw socket link %v, FD %d", sock, sock.FD())
+	}
+	if typ, err := unix.GetsockoptInt(sock.FD(), unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_RAW {
+		t.Errorf("raw socket FD %d: SO_TYPE %d, %v", sock.FD(), typ, err)
+	}
+	xdpBefore, sockBefore := tableUint(t, b, "pkts", 0), tableUint(t, b, "pkts", 1)
+	if xdpBefore != n || sockBefore < n {
+		t.Fatalf("counted XDP %d, socket %d; want %d, >= %d", xdpBefore, sockBefore, n, n)
+	}
+	// Closed from this thread, outside the namespace.
+	checkLinkCloses(t, xdp, func() error { return b.RemoveXDP("lo") })
+	checkLinkCloses(t, sock, nil)
+	show, _ := exec.Command("ip", "-n", ns, "link", "show", "lo").CombinedOutput()
+	if strings.Contains(string(show), "xdp") {
+		t.Errorf("XDP still attached after Link.Close:\n%s", show)
+	}
+	if err := inNetns(t, ns, func() error { return sendUDP(n) }); err != nil {
+		t.Fatal(err)
+	}
+	if x, s := tableUint(t, b, "pkts", 0), tableUint(t, b, "pkts", 1); x != xdpBefore || s != sockBefore {
+		t.Errorf("after Link.Close counted XDP %d -> %d, socket %d -> %d", xdpBefore, x, sockBefore, s)
+	}
 }

@@ -18,15 +18,18 @@ import (
 func attachGoExtra(b *bcc.BPF, at attachSpec) error {
 	switch at.Kind {
 	case "uprobe":
-		return b.AttachUprobe(at.Binary, at.Target, at.Fn)
+		_, err := b.AttachUprobe(at.Binary, at.Target, at.Fn)
+		return err
 	case "uretprobe":
-		return b.AttachUretprobe(at.Binary, at.Target, at.Fn)
+		_, err := b.AttachUretprobe(at.Binary, at.Target, at.Fn)
+		return err
 	case "perf_event":
 		// Every process on every CPU, as run_bcc.py: a pid would be one
 		// thread (perf_event_open takes a tid), and the Go workload runs
 		// on whichever thread the scheduler picks. The program filters.
-		return b.AttachPerfEvent(uint32(at.EvType), uint64(at.EvConfig), at.Fn,
-			bcc.SamplePeriod(uint64(at.SamplePeriod)))
+		_, err := b.AttachPerfEvent(uint32(at.EvType), uint64(at.EvConfig), at.Fn,
+			bcc.PerfEventOptions{SamplePeriod: uint64(at.SamplePeriod)})
+		return err
 	}
 	return fmt.Errorf("attach kind %q not supported by the parity suite", at.Kind)
 }

@@ -341,15 +341,18 @@ func runGo(t *testing.T, p *program) *goResult {
 }
 
 func attachGo(b *bcc.BPF, at attachSpec) error {
+	var err error
 	switch at.Kind {
 	case "tracepoint":
-		return b.AttachTracepoint(at.Target, at.Fn)
+		_, err = b.AttachTracepoint(at.Target, at.Fn)
 	case "raw_tracepoint":
-		return b.AttachRawTracepoint(at.Target, at.Fn)
+		_, err = b.AttachRawTracepoint(at.Target, at.Fn)
 	case "kprobe":
-		return b.AttachKprobe(at.Target, at.Fn)
+		_, err = b.AttachKprobe(at.Target, at.Fn)
+	default:
+		return attachGoExtra(b, at)
 	}
-	return attachGoExtra(b, at)
+	return err
 }
 
 // openTracePipe opens trace_pipe through the BPF object, waiting while
