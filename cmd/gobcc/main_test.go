@@ -258,6 +258,8 @@ func TestUsageErrors(t *testing.T) {
 		{"--output", "yaml", "version"},
 		{"no-such-command"},
 		{"ksym", "not-hex"},
+		{"run", "--duration", "-1s", "testdata/kmalloc_callers.c"},
+		{"build", "testdata/kmalloc_callers.c", "--output", "json"},
 	} {
 		r := gobcc(t, "", args...)
 		if r.code != exitUsage {
@@ -266,6 +268,14 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.HasPrefix(r.stderr, "gobcc: ") && !strings.HasPrefix(r.stderr, "Error: ") {
 			t.Errorf("gobcc %v: stderr %q", args, r.stderr)
 		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	flag, cmd := gobcc(t, "", "--version"), gobcc(t, "", "version")
+	wantCode(t, flag, 0)
+	if !strings.HasPrefix(flag.stdout, "gobcc ") || !strings.Contains(flag.stdout, "kernel ") || flag.stdout != cmd.stdout {
+		t.Errorf("gobcc --version printed %q, gobcc version %q", flag.stdout, cmd.stdout)
 	}
 }
 
@@ -625,4 +635,57 @@ func TestSIGINTDuringCompileStopsIt(t *testing.T) {
 	if stdout.Len() > 0 {
 		t.Errorf("output after a cancelled compile:\n%s", stdout.String())
 	}
+}
+
+// TestBuildThenRunObject: gobcc build writes an object that gobcc run loads
+// with libbcc out of reach, printing the seed program's call sites.
+func TestBuildThenRunObject(t *testing.T) {
+	requireRoot(t)
+	obj := filepath.Join(t.TempDir(), "seed.o")
+	r := gobcc(t, "", "build", "testdata/kmalloc_callers.c", "-o", obj)
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "wrote "+obj) {
+		t.Errorf("build printed %q", r.stdout)
+	}
+	t.Setenv("GOBCC_LIBBCC", "/nonexistent/libbcc.so.0")
+	r = gobcc(t, "", "run", "--ksym", "--top", "3", "--duration", "1500ms", obj)
+	wantCode(t, r, 0)
+	found := false
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if m := symbolLine.FindStringSubmatch(line); m != nil && !strings.HasPrefix(m[1], "0x") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no call site printed by name:\n%s\n%s", r.stdout, r.stderr)
+	}
+	os.Chmod(obj, 0o666)
+	r = gobcc(t, "", "run", "--duration", "1s", obj)
+	if r.code == 0 || !strings.Contains(r.stderr, "writable by group or others") {
+		t.Errorf("a world-writable object ran (exit %d): %s", r.code, r.stderr)
+	}
+}
+
+func TestCacheCommands(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("GOBCC_CACHE_DIR", t.TempDir())
+	wantCode(t, gobcc(t, "", "run", "--duration", "100ms", "testdata/kmalloc_callers.c"), 0)
+	r := gobcc(t, "", "cache", "ls")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "1 entries") {
+		t.Errorf("cache ls after one run: %q", r.stdout)
+	}
+	r = gobcc(t, "", "cache", "ls", "-o", "json")
+	if lines := jsonLines(t, r.stdout); len(lines) != 1 || lines[0]["type"] != "cache_entry" {
+		t.Errorf("cache ls -o json: %q", r.stdout)
+	}
+	wantCode(t, gobcc(t, "", "cache", "prune", "0"), 0)
+	if r := gobcc(t, "", "cache", "ls"); !strings.Contains(r.stdout, "0 entries") {
+		t.Errorf("cache ls after prune 0: %q", r.stdout)
+	}
+	wantCode(t, gobcc(t, "", "run", "--no-cache", "--duration", "100ms", "testdata/kmalloc_callers.c"), 0)
+	if r := gobcc(t, "", "cache", "ls"); !strings.Contains(r.stdout, "0 entries") {
+		t.Errorf("--no-cache stored an entry: %q", r.stdout)
+	}
+	wantCode(t, gobcc(t, "", "cache", "prune", "x"), exitUsage)
 }

@@ -131,6 +131,17 @@ and prints their tables, as a BCC Python script would, without writing one.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var showVersion bool
+	root.Flags().BoolVar(&showVersion, "version", false, "print the versions of gobcc, libbcc and the kernel (as gobcc version)")
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if showVersion {
+			return printVersion(cmd, g)
+		}
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q for gobcc (see gobcc --help)", args[0])
+		}
+		return cmd.Help()
+	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErrorf("%w (see %s --help)", err, cmd.CommandPath())
 	})

@@ -60,6 +60,9 @@ and gobcc exits 0; a second Ctrl-C exits at once (status 130).
 			if o.top < 0 {
 				return usageErrorf("--top must not be negative")
 			}
+			if o.duration < 0 {
+				return usageErrorf("--duration must not be negative, got %s (0 runs until Ctrl-C)", o.duration)
+			}
 			return runProgram(cmd, g, o, args[0])
 		},
 	}

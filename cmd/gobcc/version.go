@@ -37,18 +37,21 @@ running kernel's release.
 		Example: `  gobcc version
   gobcc version -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, lib, err := libbccVersion()
-			if err != nil {
-				lib = "not found"
-			}
-			v := jsonVersion{Type: "version", Gobcc: gobccVersion(), Go: runtime.Version(), Libbcc: lib, Kernel: kernelRelease()}
-			w := cmd.OutOrStdout()
-			if g.json() {
-				return writeJSON(w, v)
-			}
-			fmt.Fprintf(w, "gobcc  %s (%s)\nlibbcc %s\nkernel %s\n", v.Gobcc, v.Go, v.Libbcc, v.Kernel)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return printVersion(cmd, g) },
 	}
+}
+
+// printVersion prints what "gobcc version" and "gobcc --version" show.
+func printVersion(cmd *cobra.Command, g *globalOptions) error {
+	_, lib, err := libbccVersion()
+	if err != nil {
+		lib = "not found"
+	}
+	v := jsonVersion{Type: "version", Gobcc: gobccVersion(), Go: runtime.Version(), Libbcc: lib, Kernel: kernelRelease()}
+	w := cmd.OutOrStdout()
+	if g.json() {
+		return writeJSON(w, v)
+	}
+	fmt.Fprintf(w, "gobcc  %s (%s)\nlibbcc %s\nkernel %s\n", v.Gobcc, v.Go, v.Libbcc, v.Kernel)
+	return nil
 }
