@@ -38,7 +38,7 @@ type histCall struct {
 	Kind    string `json:"kind"` // log2, linear or json
 	ValType string `json:"val_type"`
 	Py      string `json:"py"` // Python keyword arguments
-	opts    *HistOptions
+	opts    HistOptions
 }
 
 func histEntries() map[string][][2]any {
@@ -79,30 +79,30 @@ func histCalls() []histCall {
 			histCall{Table: "h_one", Kind: kind, ValType: "bytes"},
 			histCall{Table: "h_zero", Kind: kind, ValType: "value"},
 			histCall{Table: "h_arr", Kind: kind, ValType: "kbytes"},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_header='disk'", opts: &HistOptions{SectionHeader: "disk"}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_print_fn=lambda b: 'cpu%d' % b", opts: &HistOptions{SectionPrintFn: cpu}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_sort_fn=lambda bs: sorted(bs, reverse=True)", opts: &HistOptions{BucketSortFn: desc}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_fn=lambda b: b // 2, bucket_sort_fn=sorted", opts: &HistOptions{BucketFn: half, BucketSortFn: func(bs []any) []any {
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_header='disk'", opts: HistOptions{SectionHeader: "disk"}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_print_fn=lambda b: 'cpu%d' % b", opts: HistOptions{SectionPrintFn: cpu}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_sort_fn=lambda bs: sorted(bs, reverse=True)", opts: HistOptions{BucketSortFn: desc}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_fn=lambda b: b // 2, bucket_sort_fn=sorted", opts: HistOptions{BucketFn: half, BucketSortFn: func(bs []any) []any {
 				out := desc(bs)
 				sort.Slice(out, func(i, j int) bool { return out[i].(uint64) < out[j].(uint64) })
 				return out
 			}}},
-			histCall{Table: "h_comm", Kind: kind, ValType: "ns", Py: "section_header='comm'", opts: &HistOptions{SectionHeader: "comm"}},
+			histCall{Table: "h_comm", Kind: kind, ValType: "ns", Py: "section_header='comm'", opts: HistOptions{SectionHeader: "comm"}},
 		)
 		if kind != "linear" {
 			calls = append(calls, histCall{Table: "h_wide", Kind: kind, ValType: "nsecs"})
 		}
 		if kind != "json" {
 			calls = append(calls,
-				histCall{Table: "h_one", Kind: kind, ValType: "bytes", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
-				histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
-				histCall{Table: "h_wide", Kind: kind, ValType: "nsecs", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_one", Kind: kind, ValType: "bytes", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_wide", Kind: kind, ValType: "nsecs", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
 			)
 		}
 	}
 	calls = append(calls,
 		histCall{Table: "h_lin", Kind: "linear", ValType: "percent"},
-		histCall{Table: "h_lin", Kind: "linear", ValType: "percent", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
+		histCall{Table: "h_lin", Kind: "linear", ValType: "percent", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
 	)
 	return calls
 }
@@ -204,10 +204,10 @@ func TestHistogramErrors(t *testing.T) {
 	var buf bytes.Buffer
 	// BPF_HISTOGRAM is an array, so slots 65..99 exist: BCC's
 	// print_log2_hist raises IndexError on it, print_linear_hist does not.
-	if err := h.PrintLog2Hist(&buf, "", nil); !errors.Is(err, ErrKeyNotExist) {
+	if err := h.PrintLog2Hist(&buf, ""); !errors.Is(err, ErrKeyNotExist) {
 		t.Errorf("log2 with slot 65: %v, %q", err, buf.String())
 	}
-	if err := h.PrintLinearHist(&buf, "", nil); err != nil {
+	if err := h.PrintLinearHist(&buf, ""); err != nil {
 		t.Errorf("linear slot 65: %v", err)
 	}
 	if !strings.Contains(buf.String(), "     value         : count     distribution") {
@@ -216,32 +216,10 @@ func TestHistogramErrors(t *testing.T) {
 	if err := mustTable(t, b, "s").Update(1, "abc"); err != nil {
 		t.Fatal(err)
 	}
-	if err := mustTable(t, b, "s").PrintLog2Hist(&buf, "", nil); err == nil {
+	if err := mustTable(t, b, "s").PrintLog2Hist(&buf, ""); err == nil {
 		t.Errorf("char[8] counts accepted")
 	}
-	if err := mustTable(t, b, "one").PrintLog2Hist(&buf, "", nil); err == nil {
+	if err := mustTable(t, b, "one").PrintLog2Hist(&buf, ""); err == nil {
 		t.Errorf("one-member struct key accepted")
-	}
-}
-
-func TestPyRepr(t *testing.T) {
-	for _, c := range []struct {
-		in   any
-		want string
-	}{
-		{[]byte("bash"), `b'bash'`},
-		{[]byte("it's"), `b"it's"`},
-		{[]byte(`q"'x`), `b'q"\'x'`},
-		{[]byte("a\x00\x7f\xff\t\\"), `b'a\x00\x7f\xff\t\\'`},
-		{"str", `'str'`},
-		{"é", `'é'`},
-		{uint64(5), "5"},
-		{int64(-5), "-5"},
-		{2.0, "2.0"},
-		{true, "True"},
-	} {
-		if got := pyRepr(c.in); got != c.want {
-			t.Errorf("pyRepr(%#v) = %s, want %s", c.in, got, c.want)
-		}
 	}
 }

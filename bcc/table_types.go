@@ -61,11 +61,8 @@ func (t MapType) readableHandles() bool {
 // it, or another API owns it (queues and stacks: Push/Pop; ring buffers and
 // perf buffers: the events API).
 func (t *Table) checkOp(op tableOp) error {
-	t.b.mu.Lock()
-	closed := t.b.closed || t.fd < 0 // Close writes t.fd under b.mu
-	t.b.mu.Unlock()
-	if closed {
-		return ErrClosed
+	if t.FD() < 0 {
+		return fmt.Errorf("table %s: %w", t.name, ErrClosed)
 	}
 	refuse := func(why string) error {
 		return fmt.Errorf("table %s is a %s: %s: %w", t.name, t.mapType, why, ErrWrongTableType)
@@ -93,10 +90,11 @@ func (t *Table) checkOp(op tableOp) error {
 
 // resolveHandle turns what a handle map stores from its Go form into the
 // descriptor the kernel wants: a *Function gives its program fd (prog
-// arrays), a *Table its map fd (maps of maps), and a string names a cgroup
-// directory for cgroup arrays, opened for the update and closed by release
-// (BCC's CgroupArray[idx] = "/sys/fs/cgroup/..."). Anything else passes
-// through unchanged.
+// arrays; fn's BPF object must stay open during the call), a *Table its map
+// fd (maps of maps), read-locked until release so that its Close waits, and
+// a string names a cgroup directory for cgroup arrays, opened for the
+// update and closed by release (BCC's CgroupArray[idx] = "/sys/fs/cgroup/...").
+// Anything else passes through unchanged.
 func (t *Table) resolveHandle(value any) (resolved any, release func(), err error) {
 	release = func() {}
 	switch v := value.(type) {
@@ -112,10 +110,17 @@ func (t *Table) resolveHandle(value any) (resolved any, release func(), err erro
 		if t.mapType != MapArrayOfMaps && t.mapType != MapHashOfMaps {
 			return nil, release, fmt.Errorf("table %s is a %s: only maps of maps hold tables: %w", t.name, t.mapType, ErrTypeMismatch)
 		}
-		if err := v.checkOp(opIterate); err != nil {
-			return nil, release, fmt.Errorf("table %s: inner table %s: %w", t.name, v.name, err)
+		if v == t {
+			// The kernel refuses it anyway; read-locking t twice could
+			// deadlock against a Close waiting in between.
+			return nil, release, fmt.Errorf("table %s cannot hold itself: %w", t.name, ErrTypeMismatch)
 		}
-		return v.fd, release, nil
+		v.mu.RLock()
+		if v.fd < 0 {
+			v.mu.RUnlock()
+			return nil, release, fmt.Errorf("table %s: inner table %s: %w", t.name, v.name, ErrClosed)
+		}
+		return v.fd, v.mu.RUnlock, nil
 	case string:
 		if t.mapType != MapCgroupArray {
 			return value, release, nil
@@ -139,56 +144,18 @@ func (t *Table) SetFunction(idx int, fn *Function) error {
 	return t.Update(idx, fn)
 }
 
-// itemsByIndex reads an array of handles slot by slot, skipping empty
-// slots, which the kernel reports as missing keys (BCC's items() does the
-// same through KeyError). Hash-type handle maps are walked by key.
-func (t *Table) itemsByIndex() ([]Item, error) {
-	if !t.mapType.IsArray() {
-		keys, vals, n, err := bpfsys.LookupAllNextKey(t.fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		items := make([]Item, n)
-		for i := range items {
-			if items[i], err = t.decodeItem(keys[i*t.keySize:(i+1)*t.keySize], vals[i*t.leafSize:(i+1)*t.leafSize]); err != nil {
-				return nil, fmt.Errorf("table %s: %w", t.name, err)
-			}
-		}
-		return items, nil
-	}
-	var items []Item
-	for i := 0; i < t.maxEntries; i++ {
-		k := make([]byte, t.keySize)
-		binary.NativeEndian.PutUint32(k, uint32(i))
-		v := make([]byte, t.leafSize)
-		err := bpfsys.MapLookup(t.fd, k, v)
-		if errors.Is(err, ErrKeyNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("table %s: lookup %d: %w", t.name, i, err)
-		}
-		it, err := t.decodeItem(k, v)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		items = append(items, it)
-	}
-	return items, nil
-}
-
 // clear implements Clear for every map type checkOp admits.
-func (t *Table) clear() error {
+func (t *Table) clear(fd int) error {
 	switch {
 	case t.mapType == MapArray || t.mapType == MapPercpuArray:
-		return t.zeroArray()
+		return bpfsys.ZeroArray(fd, t.maxEntries, t.valueStride())
 	case t.mapType.holdsHandles() && t.mapType.IsArray():
 		// Handle arrays delete entries (the slot becomes empty); an empty
 		// slot says ENOENT, or EINVAL for sockmaps.
 		k := make([]byte, t.keySize)
 		for i := 0; i < t.maxEntries; i++ {
 			binary.NativeEndian.PutUint32(k, uint32(i))
-			err := bpfsys.MapDelete(t.fd, k)
+			err := bpfsys.MapDelete(fd, k)
 			if err == nil || errors.Is(err, ErrKeyNotExist) || (t.mapType == MapSockmap && errors.Is(err, unix.EINVAL)) {
 				continue
 			}
@@ -196,44 +163,9 @@ func (t *Table) clear() error {
 		}
 		return nil
 	default:
-		_, err := bpfsys.DeleteAll(t.fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu)
+		_, err := bpfsys.DeleteAll(fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu)
 		return err
 	}
-}
-
-// arrayChunk is how many array entries one update-batch call writes.
-const arrayChunk = 4096
-
-// zeroArray writes zero to every index of an array or per-CPU array with
-// batch updates, or one update per entry on kernels without them.
-func (t *Table) zeroArray() error {
-	stride := t.valueStride()
-	chunk := min(arrayChunk, t.maxEntries)
-	keys := make([]byte, chunk*t.keySize)
-	zeros := make([]byte, chunk*stride)
-	batch := true
-	for start := 0; start < t.maxEntries; start += chunk {
-		n := min(chunk, t.maxEntries-start)
-		for i := 0; i < n; i++ {
-			binary.NativeEndian.PutUint32(keys[i*t.keySize:], uint32(start+i))
-		}
-		if batch {
-			done, err := bpfsys.MapUpdateBatch(t.fd, keys, zeros, uint32(n), 0)
-			if err == nil {
-				continue
-			}
-			if done != 0 || !batchRefused(err) {
-				return err
-			}
-			batch = false
-		}
-		for i := 0; i < n; i++ {
-			if err := bpfsys.MapUpdate(t.fd, keys[i*t.keySize:(i+1)*t.keySize], zeros[:stride], 0); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // batchRefused reports whether a batch command failed because the kernel
@@ -272,7 +204,8 @@ func (t *Table) leafFromBig(n *big.Int) (Value, error) {
 	for i := range be {
 		b[i] = be[len(be)-1-i] // little-endian, as ctype reads values
 	}
-	return t.leafType.Decode(b)
+	v, err := t.leafType.Decode(b)
+	return Value{v}, err
 }
 
 // Sum adds key's values over every possible CPU (BCC's PerCpuHash.sum and
