@@ -223,3 +223,60 @@ func TestHistogramErrors(t *testing.T) {
 		t.Errorf("one-member struct key accepted")
 	}
 }
+
+// TestHistogramSections checks the data behind the printed histograms:
+// BCC's grouping (first key member the bucket, second the slot, whatever
+// follows ignored), slot bounds per scale, and the options rule.
+func TestHistogramSections(t *testing.T) {
+	testutil.RequireRoot(t)
+	b, err := New(Options{Text: `struct key { u32 disk; u64 slot; u32 extra; };
+BPF_HASH(byDisk, struct key, u64, 64); BPF_HISTOGRAM(dist);`, NoAutoAttach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	byDisk, dist := mustTable(t, b, "byDisk"), mustTable(t, b, "dist")
+	for _, e := range [][4]int{{1, 2, 0, 10}, {1, 4, 9, 3}, {2, 1, 0, 7}} {
+		if err := byDisk.Update(map[string]any{"disk": e[0], "slot": e[1], "extra": e[2]}, e[3]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dist.Update(3, 5); err != nil {
+		t.Fatal(err)
+	}
+	sections, err := byDisk.Histogram(LinearScale, HistOptions{
+		BucketSortFn: func(bs []any) []any {
+			sort.Slice(bs, func(i, j int) bool { return bs[i].(uint64) < bs[j].(uint64) })
+			return bs
+		},
+		SectionPrintFn: func(b any) string { return fmt.Sprintf("disk%d", b) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, s := range sections {
+		got += fmt.Sprintf("%v %s:", s.Bucket, s.Title)
+		for _, slot := range s.Slots {
+			got += fmt.Sprintf(" %d-%d=%s", slot.Low, slot.High, slot.Count)
+		}
+		got += ";"
+	}
+	if want := "1 disk1: 0-0=0 1-1=0 2-2=10 3-3=0 4-4=3;2 disk2: 0-0=0 1-1=7;"; got != want {
+		t.Errorf("sections\n got %s\nwant %s", got, want)
+	}
+	sections, err = dist.Histogram(Log2Scale)
+	if err != nil || len(sections) != 1 || sections[0].Bucket != nil || sections[0].Title != "" {
+		t.Fatalf("dist: %+v, %v", sections, err)
+	}
+	if s := sections[0].Slots; len(s) != 4 || s[3].Low != 4 || s[3].High != 7 || s[3].Count.Int64() != 5 || s[1].Low != 1 || s[1].High != 1 {
+		t.Errorf("dist slots %+v", s)
+	}
+	var buf bytes.Buffer
+	if err := dist.PrintLog2Hist(&buf, "x", HistOptions{}, HistOptions{}); err == nil {
+		t.Errorf("two HistOptions accepted")
+	}
+	if _, err := dist.Histogram(Log2Scale, HistOptions{}, HistOptions{}); err == nil {
+		t.Errorf("two HistOptions accepted by Histogram")
+	}
+}
