@@ -25,6 +25,8 @@ BPF_ARRAY(inner, u64, 4);
 BPF_ARRAY_OF_MAPS(aom, "inner", 4);
 BPF_QUEUE(q, u64, 16);
 BPF_HISTOGRAM(dist);
+BPF_PROG_ARRAY(progs, 4);
+int tail(void *ctx) { return 0; }
 `, NoAutoAttach: true})
 		if err != nil {
 			t.Fatal(err)
@@ -35,6 +37,11 @@ BPF_HISTOGRAM(dist);
 		if err != nil {
 			t.Fatal(err)
 		}
+		tail, err := b.LoadFunc("tail", Tracepoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs := mustTable(t, b, "progs")
 		ops := map[string]func(i int) error{
 			"update":       func(i int) error { return h.Update(uint32(i%1024), uint64(i)) },
 			"lookup":       func(i int) error { _, err := h.Lookup(uint32(i % 1024)); return err },
@@ -52,6 +59,7 @@ BPF_HISTOGRAM(dist);
 			"pop":          func(int) error { _, err := q.Pop(); return err },
 			"inner map":    func(i int) error { return aom.Update(i%4, inner) },
 			"histogram":    func(int) error { _, err := dist.Histogram(Log2Scale); return err },
+			"prog array":   func(i int) error { return progs.SetFunction(i%4, tail) },
 			"all": func(int) error {
 				for _, err := range a.All() {
 					return err

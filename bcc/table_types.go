@@ -90,7 +90,9 @@ func (t *Table) checkOp(op tableOp) error {
 
 // resolveHandle turns what a handle map stores from its Go form into the
 // descriptor the kernel wants: a *Function gives its program fd (prog
-// arrays; fn's BPF object must stay open during the call), a *Table its map
+// arrays; the BPF object's mutex is held until release, so a function of
+// this object cannot be closed meanwhile; one of another object must stay
+// loaded during the call), a *Table its map
 // fd (maps of maps), read-locked until release so that its Close waits, and
 // a string names a cgroup directory for cgroup arrays, opened for the
 // update and closed by release (BCC's CgroupArray[idx] = "/sys/fs/cgroup/...").
@@ -105,7 +107,14 @@ func (t *Table) resolveHandle(value any) (resolved any, release func(), err erro
 		if v == nil || v.FD < 0 {
 			return nil, release, fmt.Errorf("table %s: function not loaded: %w", t.name, ErrTypeMismatch)
 		}
-		return v.FD, release, nil
+		// Close closes functions under b.mu: hold it (before t.mu, the
+		// lock order) so that the program fd stays open for the update.
+		t.b.mu.Lock()
+		if t.b.closed {
+			t.b.mu.Unlock()
+			return nil, release, fmt.Errorf("table %s: %w", t.name, ErrClosed)
+		}
+		return v.FD, t.b.mu.Unlock, nil
 	case *Table:
 		if t.mapType != MapArrayOfMaps && t.mapType != MapHashOfMaps {
 			return nil, release, fmt.Errorf("table %s is a %s: only maps of maps hold tables: %w", t.name, t.mapType, ErrTypeMismatch)
