@@ -2,7 +2,6 @@ package bcc
 
 import (
 	"bufio"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math/big"
@@ -116,79 +115,47 @@ func (t *Table) histSections(slots int, scale HistScale, opts *HistOptions) ([]H
 	if !keyed && !t.keyType.IsInteger() {
 		return nil, fmt.Errorf("table %s: a histogram needs an integer or struct key, not %s: %w", t.name, t.keyType, ErrTypeMismatch)
 	}
-	if keyed && len(t.keyType.Fields) < 2 {
-		return nil, fmt.Errorf("table %s: a histogram struct key needs a bucket and a slot member: %w", t.name, ErrTypeMismatch)
+	if keyed && (len(t.keyType.Fields) < 2 || !t.KeyType().Fields[1].Type.IsInteger()) {
+		return nil, fmt.Errorf("table %s: a histogram struct key needs a bucket and an integer slot member: %w", t.name, ErrTypeMismatch)
 	}
 	items, err := t.Items()
 	if err != nil {
 		return nil, err
 	}
-	var sections []*HistSection
-	index := map[string]*HistSection{}
-	if !keyed {
-		sections = append(sections, &HistSection{counts: zeros(slots)})
-	}
-	for _, it := range items {
-		s, slot := sections, it.Key
+	points := make([]hist.Point, len(items))
+	for i, it := range items {
+		points[i] = hist.Point{Slot: it.Key.Big(), Count: count(it)}
 		if keyed {
-			bucket := bucketOf(it.Key.FieldAt(0))
+			points[i].Bucket, points[i].Slot = bucketOf(it.Key.FieldAt(0)), it.Key.FieldAt(1).Big()
 			if opts.BucketFn != nil {
-				bucket = opts.BucketFn(bucket)
+				points[i].Bucket = opts.BucketFn(points[i].Bucket)
 			}
-			id := bucketID(bucket)
-			if index[id] == nil {
-				index[id] = &HistSection{Bucket: bucket, keyed: true, counts: zeros(slots)}
-				sections = append(sections, index[id])
-			}
-			s, slot = []*HistSection{index[id]}, it.Key.FieldAt(1)
-			if !slot.Type().IsInteger() {
-				return nil, fmt.Errorf("table %s: slot member %s is not an integer: %w", t.name, slot.Type(), ErrTypeMismatch)
-			}
-		}
-		i := slot.Big()
-		if i.Sign() < 0 || i.Cmp(big.NewInt(int64(slots))) >= 0 {
-			return nil, fmt.Errorf("table %s: histogram slot %s outside [0, %d): %w", t.name, i, slots, ErrKeyNotExist)
-		}
-		// BCC assigns, it does not add, when two keys land in one slot.
-		s[0].counts[i.Int64()] = count(it)
-	}
-	if keyed && opts.BucketSortFn != nil {
-		buckets := make([]any, len(sections))
-		for i, s := range sections {
-			buckets[i] = s.Bucket
-		}
-		sections = sections[:0]
-		for _, b := range opts.BucketSortFn(buckets) {
-			s, ok := index[bucketID(b)]
-			if !ok {
-				return nil, fmt.Errorf("table %s: BucketSortFn returned bucket %v, which the table does not have", t.name, b)
-			}
-			sections = append(sections, s)
 		}
 	}
-	out := make([]HistSection, len(sections))
-	for i, s := range sections {
+	var sortFn func([]any) []any
+	if keyed {
+		sortFn = opts.BucketSortFn
+	}
+	grouped, err := hist.Group(points, slots, keyed, sortFn, ErrKeyNotExist)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.name, err)
+	}
+	out := make([]HistSection, len(grouped))
+	for i, g := range grouped {
+		s := HistSection{Bucket: g.Bucket, keyed: keyed, counts: g.Counts}
 		if keyed {
-			s.Title = opts.sectionTitle(s.Bucket)
+			s.Title = opts.sectionTitle(g.Bucket)
 		}
-		for slot := range hist.LastSlot(s.counts) + 1 {
+		for slot := range hist.LastSlot(g.Counts) + 1 {
 			low, high := uint64(slot), uint64(slot)
 			if scale == Log2Scale {
 				low, high = hist.Log2Bounds(slot)
 			}
-			s.Slots = append(s.Slots, HistSlot{Low: low, High: high, Count: s.counts[slot]})
+			s.Slots = append(s.Slots, HistSlot{Low: low, High: high, Count: g.Counts[slot]})
 		}
-		out[i] = *s
+		out[i] = s
 	}
 	return out, nil
-}
-
-func zeros(n int) []*big.Int {
-	vals := make([]*big.Int, n)
-	for i := range vals {
-		vals[i] = new(big.Int)
-	}
-	return vals
 }
 
 // count is an item's integer value, summed over CPUs for per-CPU tables.
@@ -215,17 +182,6 @@ func bucketOf(v Value) any {
 		return v.Uint64()
 	}
 	return v
-}
-
-// bucketID is a comparable identity for a bucket of any Go type.
-func bucketID(b any) string {
-	switch x := b.(type) {
-	case []byte:
-		return "b:" + string(x)
-	case Value:
-		return "v:" + hex.EncodeToString(x.Bytes())
-	}
-	return fmt.Sprintf("%T:%#v", b, b)
 }
 
 func (o *HistOptions) header() string {
