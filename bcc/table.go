@@ -27,8 +27,9 @@ type Item struct {
 // Locking: mu is read-held for the duration of every syscall on fd and
 // write-held by close, so Close waits for operations in flight instead of
 // closing the descriptor under them. The order is BPF.mu, then Table.mu
-// (Close holds BPF.mu when it closes tables); no Table method takes BPF.mu
-// while it holds Table.mu, and none read-locks a table it already holds.
+// (Close holds BPF.mu when it closes tables; Update with a *Function takes
+// BPF.mu before Table.mu); no Table method takes BPF.mu while it holds
+// Table.mu, and none read-locks a table it already holds.
 type Table struct {
 	b          *BPF
 	mu         sync.RWMutex
@@ -197,16 +198,12 @@ func (t *Table) decodeItem(k, v []byte) (Item, error) {
 		val, err := t.leafType.Decode(v)
 		return Item{Key: Value{key}, Value: Value{val}}, err
 	}
-	stride := (t.leafSize + 7) &^ 7
-	per := make([]Value, t.ncpu)
-	for c := range per {
-		val, err := t.leafType.Decode(v[c*stride : c*stride+t.leafSize])
-		if err != nil {
-			return Item{}, err
-		}
+	vals, err := t.leafType.DecodePerCPU(v, t.ncpu)
+	per := make([]Value, len(vals))
+	for c, val := range vals {
 		per[c] = Value{val}
 	}
-	return Item{Key: Value{key}, PerCPU: per}, nil
+	return Item{Key: Value{key}, PerCPU: per}, err
 }
 
 // decodeAll decodes n packed keys and values; the Values own the buffers.
@@ -282,11 +279,14 @@ func (t *Table) All() iter.Seq2[Item, error] {
 // Keys returns every key.
 func (t *Table) Keys() ([]Value, error) {
 	items, err := t.Items()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Value, len(items))
 	for i, it := range items {
 		out[i] = it.Key
 	}
-	return out, err
+	return out, nil
 }
 
 // Values returns every value (per-CPU tables: use Items). For queue and
@@ -296,11 +296,14 @@ func (t *Table) Values() ([]Value, error) {
 		return t.popValues()
 	}
 	items, err := t.Items()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Value, len(items))
 	for i, it := range items {
 		out[i] = it.Value
 	}
-	return out, err
+	return out, nil
 }
 
 // Len counts the entries. For array types it is MaxEntries, as BCC's len().
@@ -311,23 +314,10 @@ func (t *Table) Len() (int, error) {
 	if t.mapType.IsArray() {
 		return t.maxEntries, nil
 	}
-	n := 0
-	err := t.withFD(func(fd int) error {
-		key := make([]byte, t.keySize)
-		next := make([]byte, t.keySize)
-		var prev []byte
-		for {
-			err := bpfsys.MapGetNextKey(fd, prev, next)
-			if errors.Is(err, bpfsys.ErrKeyNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			n++
-			copy(key, next)
-			prev = key
-		}
+	var n int
+	err := t.withFD(func(fd int) (err error) {
+		n, err = bpfsys.CountKeys(fd, t.keySize)
+		return err
 	})
 	if err != nil {
 		return n, t.wrap("", err)
@@ -431,34 +421,16 @@ func (t *Table) Update(key, value any) error {
 	return nil
 }
 
-func (t *Table) encodeValue(value any) ([]byte, error) {
-	if !t.mapType.PerCPU() {
-		v, err := t.leafType.Encode(unwrap(value))
-		if err != nil {
-			return nil, fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
-		}
-		return v, nil
+func (t *Table) encodeValue(value any) (v []byte, err error) {
+	if t.mapType.PerCPU() {
+		v, err = t.leafType.EncodePerCPU(unwrap(value), t.ncpu)
+	} else {
+		v, err = t.leafType.Encode(unwrap(value))
 	}
-	stride := (t.leafSize + 7) &^ 7
-	out := make([]byte, stride*t.ncpu)
-	var each []any
-	switch vs := unwrap(value).(type) {
-	case []any:
-		each = vs
-	default:
-		for c := 0; c < t.ncpu; c++ {
-			each = append(each, vs)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
 	}
-	if len(each) != t.ncpu {
-		return nil, fmt.Errorf("table %s: %d per-CPU values for %d possible CPUs: %w", t.name, len(each), t.ncpu, ErrTypeMismatch)
-	}
-	for c, v := range each {
-		if err := t.leafType.EncodeTo(out[c*stride:c*stride+t.leafSize], v); err != nil {
-			return nil, fmt.Errorf("table %s: value for CPU %d: %w", t.name, c, errors.Join(ErrTypeMismatch, err))
-		}
-	}
-	return out, nil
+	return v, nil
 }
 
 // Delete removes key (BCC's del table[key]). For array tables, whose

@@ -1,7 +1,6 @@
 package bcc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -23,10 +22,6 @@ const (
 	opClear                  // Clear
 	opZero                   // Zero
 )
-
-func (op tableOp) String() string {
-	return [...]string{"read", "update", "delete", "iterate", "clear", "zero"}[op]
-}
 
 // holdsHandles reports whether the map's values are file descriptors of
 // other kernel objects (programs, maps, devices, sockets, perf events,
@@ -161,16 +156,7 @@ func (t *Table) clear(fd int) error {
 	case t.mapType.holdsHandles() && t.mapType.IsArray():
 		// Handle arrays delete entries (the slot becomes empty); an empty
 		// slot says ENOENT, or EINVAL for sockmaps.
-		k := make([]byte, t.keySize)
-		for i := 0; i < t.maxEntries; i++ {
-			binary.NativeEndian.PutUint32(k, uint32(i))
-			err := bpfsys.MapDelete(fd, k)
-			if err == nil || errors.Is(err, ErrKeyNotExist) || (t.mapType == MapSockmap && errors.Is(err, unix.EINVAL)) {
-				continue
-			}
-			return err
-		}
-		return nil
+		return bpfsys.DeleteIndexes(fd, t.maxEntries, t.mapType == MapSockmap)
 	default:
 		_, err := bpfsys.DeleteAll(fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu)
 		return err
@@ -203,17 +189,10 @@ func (t *Table) perCPUIntegers(op, key any) ([]*big.Int, error) {
 	return out, nil
 }
 
-// leafFromBig returns n as a Value of the leaf type, wrapped to its width
-// as C arithmetic (and BCC's sLeaf(sum(...))) does.
-func (t *Table) leafFromBig(n *big.Int) (Value, error) {
-	mod := new(big.Int).Lsh(big.NewInt(1), uint(8*t.leafSize))
-	u := new(big.Int).Mod(n, mod) // two's complement for negatives
-	b := make([]byte, t.leafSize)
-	be := u.FillBytes(make([]byte, t.leafSize))
-	for i := range be {
-		b[i] = be[len(be)-1-i] // little-endian, as ctype reads values
-	}
-	v, err := t.leafType.Decode(b)
+// fromBig returns n as a Value of the leaf type, wrapped to its width as C
+// arithmetic (and BCC's sLeaf(sum(...))) does.
+func (t *Table) fromBig(n *big.Int) (Value, error) {
+	v, err := t.leafType.FromBig(n)
 	return Value{v}, err
 }
 
@@ -229,7 +208,7 @@ func (t *Table) Sum(key any) (Value, error) {
 	for _, v := range vals {
 		sum.Add(sum, v)
 	}
-	return t.leafFromBig(sum)
+	return t.fromBig(sum)
 }
 
 // Max returns key's largest value over every possible CPU (BCC's max()).
@@ -244,7 +223,7 @@ func (t *Table) Max(key any) (Value, error) {
 			best = v
 		}
 	}
-	return t.leafFromBig(best)
+	return t.fromBig(best)
 }
 
 // Average is Sum divided by the number of possible CPUs (BCC's average()).

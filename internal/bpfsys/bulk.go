@@ -325,3 +325,37 @@ func ZeroArray(fd int, maxEntries, stride int) error {
 	}
 	return nil
 }
+
+// CountKeys counts a map's keys by walking them with MapGetNextKey.
+func CountKeys(fd int, keySize int) (int, error) {
+	key := make([]byte, keySize)
+	next := make([]byte, keySize)
+	var prev []byte
+	for n := 0; ; n++ {
+		err := MapGetNextKey(fd, prev, next)
+		if errors.Is(err, ErrKeyNotExist) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		copy(key, next)
+		prev = key
+	}
+}
+
+// DeleteIndexes deletes every index of an array of handles (prog arrays,
+// maps of maps, devmaps, ...), whose slots become empty. Empty slots say
+// ENOENT, which is not an error; sockmaps say EINVAL instead, which
+// einvalEmpty makes not an error either.
+func DeleteIndexes(fd int, maxEntries int, einvalEmpty bool) error {
+	k := make([]byte, 4)
+	for i := range maxEntries {
+		binary.NativeEndian.PutUint32(k, uint32(i))
+		err := MapDelete(fd, k)
+		if err != nil && !errors.Is(err, ErrKeyNotExist) && !(einvalEmpty && errors.Is(err, unix.EINVAL)) {
+			return err
+		}
+	}
+	return nil
+}
