@@ -258,18 +258,72 @@ func (t *Table) wrap(op string, err error) error {
 	return fmt.Errorf("table %s: %s: %w", t.name, op, err)
 }
 
-// All iterates over the entries. It reads them in one pass first, as Items
-// does; if that fails it yields the error once, with a zero Item, and
-// stops. Every iterator of this package follows that rule.
+// iterChunk is how many entries an iterator reads per syscall (batch) or
+// per lock hold (key walk).
+const iterChunk = 256
+
+// All iterates over the entries, reading them 256 at a time with batch
+// lookups (or a key walk, as Items falls back to) and yielding each chunk
+// before reading the next, so a large table is never held in memory twice.
+// A read error, for instance ErrClosed after a concurrent Close, is yielded
+// once with a zero Item and ends the iteration: every iterator of this
+// package follows that rule. Entries changed during the iteration may or
+// may not be seen. The table is not locked while the loop body runs, so
+// the body may call any method, Close included.
 func (t *Table) All() iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
-		items, err := t.Items()
-		if err != nil {
-			yield(Item{}, err)
+		for c, err := range t.chunks() {
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			items, err := t.decodeAll(c.keys, c.vals, c.n)
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// chunk is n packed keys and values, as bpfsys reads them.
+type chunk struct {
+	keys, vals []byte
+	n          int
+}
+
+// chunks reads the table iterChunk entries at a time with a
+// bpfsys.Walker, holding the table's lock for one chunk at a time. An error
+// is the last thing it yields.
+func (t *Table) chunks() iter.Seq2[chunk, error] {
+	return func(yield func(chunk, error) bool) {
+		if err := t.checkOp(opRead); err != nil {
+			yield(chunk{}, err)
 			return
 		}
-		for _, it := range items {
-			if !yield(it, nil) {
+		handles := t.mapType.holdsHandles()
+		w, err := bpfsys.NewWalker(t.keySize, t.leafSize, t.mapType.PerCPU() && !handles, t.ncpu, iterChunk, handles)
+		if err != nil {
+			yield(chunk{}, err)
+			return
+		}
+		for {
+			var keys, vals []byte
+			var n int
+			err := t.withFD(func(fd int) (err error) {
+				keys, vals, n, err = w.Next(fd)
+				return err
+			})
+			if err != nil {
+				yield(chunk{}, t.wrap("", err))
+				return
+			}
+			if n == 0 || !yield(chunk{keys, vals, n}, nil) {
 				return
 			}
 		}

@@ -116,75 +116,86 @@ int tail(void *ctx) { return 0; }
 }
 
 // TestAllReportsReadErrors checks the iterators' rule: a read error is
-// yielded once, with a zero item, and ends the iteration.
+// yielded once, with a zero item, and ends the iteration. All reads 256
+// entries at a time, so closing the object mid-iteration is such an error.
 func TestAllReportsReadErrors(t *testing.T) {
 	testutil.RequireRoot(t)
-	b, err := New(Options{Text: `BPF_HASH(h, u32, u64, 16); BPF_QUEUE(q, u64, 4);`, NoAutoAttach: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	h := mustTable(t, b, "h")
-	for i := range 3 {
-		if err := h.Update(uint32(i), uint64(i*10)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	typed, err := TableOf[uint32, uint64](h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for it, err := range h.All() {
+	for _, typed := range []bool{false, true} {
+		b, err := New(Options{Text: `BPF_HASH(h, u32, u64, 2048); BPF_QUEUE(q, u64, 4);`, NoAutoAttach: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if it.Value.Uint64() != it.Key.Uint64()*10 {
-			t.Errorf("item %v = %v", it.Key, it.Value)
+		h := mustTable(t, b, "h")
+		const n = 1000
+		for i := range n {
+			if err := h.Update(uint32(i), uint64(i*10)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		n++
-	}
-	if n != 3 {
-		t.Errorf("All yielded %d items, want 3", n)
-	}
-	// A wrong table type is a read error too.
-	var got []error
-	for it, err := range mustTable(t, b, "q").All() {
-		if it.Key.IsValid() {
-			t.Errorf("item with an error: %v", it)
-		}
-		got = append(got, err)
-	}
-	if len(got) != 1 || !errors.Is(got[0], ErrWrongTableType) {
-		t.Errorf("All on a queue yielded %v, want one ErrWrongTableType", got)
-	}
-	// Closed while iterating: the items already read are yielded, the
-	// next iteration reports ErrClosed.
-	n = 0
-	for _, err := range typed.All() {
+		tt, err := TableOf[uint32, uint64](h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			b.Close()
+		// all runs one of the two iterators, calling body for each item.
+		all := func(body func(k, v uint64, err error) bool) {
+			if typed {
+				for it, err := range tt.All() {
+					if !body(uint64(it.Key), it.Value, err) {
+						return
+					}
+				}
+				return
+			}
+			for it, err := range h.All() {
+				if !body(it.Key.Uint64(), it.Value.Uint64(), err) {
+					return
+				}
+			}
 		}
-		n++
-	}
-	if n != 3 {
-		t.Errorf("typed All yielded %d items, want 3", n)
-	}
-	got = nil
-	for _, err := range typed.All() {
-		got = append(got, err)
-	}
-	if len(got) != 1 || !errors.Is(got[0], ErrClosed) {
-		t.Errorf("typed All after Close yielded %v, want one ErrClosed", got)
-	}
-	got = nil
-	for _, err := range h.All() {
-		got = append(got, err)
-	}
-	if len(got) != 1 || !errors.Is(got[0], ErrClosed) {
-		t.Errorf("All after Close yielded %v, want one ErrClosed", got)
+		seen := map[uint64]bool{}
+		all(func(k, v uint64, err error) bool {
+			if err != nil || v != k*10 || seen[k] {
+				t.Fatalf("typed %v: item %d = %d, %v (seen before: %v)", typed, k, v, err, seen[k])
+			}
+			seen[k] = true
+			return true
+		})
+		if len(seen) != n {
+			t.Errorf("typed %v: All yielded %d items, want %d", typed, len(seen), n)
+		}
+		// A wrong table type is a read error too.
+		var errs []error
+		for it, err := range mustTable(t, b, "q").All() {
+			if it.Key.IsValid() {
+				t.Errorf("item with an error: %v", it)
+			}
+			errs = append(errs, err)
+		}
+		if len(errs) != 1 || !errors.Is(errs[0], ErrWrongTableType) {
+			t.Errorf("All on a queue yielded %v, want one ErrWrongTableType", errs)
+		}
+		// Closed while iterating: the rest of the chunk already read is
+		// yielded, then the next read reports ErrClosed, once.
+		items := 0
+		errs = nil
+		all(func(k, v uint64, err error) bool {
+			if err != nil {
+				errs = append(errs, err)
+				return true
+			}
+			if items == 0 {
+				b.Close()
+			}
+			items++
+			return true
+		})
+		if items == 0 || items >= n || len(errs) != 1 || !errors.Is(errs[0], ErrClosed) {
+			t.Errorf("typed %v: closed mid-iteration: %d items, then %v; want fewer than %d items, then one ErrClosed", typed, items, errs, n)
+		}
+		errs = nil
+		all(func(k, v uint64, err error) bool { errs = append(errs, err); return true })
+		if len(errs) != 1 || !errors.Is(errs[0], ErrClosed) {
+			t.Errorf("typed %v: All after Close yielded %v, want one ErrClosed", typed, errs)
+		}
 	}
 }

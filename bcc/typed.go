@@ -92,19 +92,24 @@ type TypedItem[K, V any] struct {
 	Value V
 }
 
-// All iterates over the entries read in one pass (batch where possible).
-// As Table.All, a read error is yielded once, with a zero item, and ends
-// the iteration.
+// All iterates over the entries as Table.All does, a chunk at a time; a
+// read error is yielded once, with a zero item, and ends the iteration.
 func (tt *TypedTable[K, V]) All() iter.Seq2[TypedItem[K, V], error] {
 	return func(yield func(TypedItem[K, V], error) bool) {
-		keys, vals, err := tt.Items()
-		if err != nil {
-			yield(TypedItem[K, V]{}, err)
-			return
-		}
-		for i := range keys {
-			if !yield(TypedItem[K, V]{keys[i], vals[i]}, nil) {
+		for c, err := range tt.t.chunks() {
+			var keys []K
+			var vals []V
+			if err == nil {
+				keys, vals, err = tt.decode(c.keys, c.vals, c.n)
+			}
+			if err != nil {
+				yield(TypedItem[K, V]{}, err)
 				return
+			}
+			for i := range keys {
+				if !yield(TypedItem[K, V]{keys[i], vals[i]}, nil) {
+					return
+				}
 			}
 		}
 	}
@@ -125,9 +130,15 @@ func (tt *TypedTable[K, V]) Items() ([]K, []V, error) {
 	if err != nil {
 		return nil, nil, t.wrap("", err)
 	}
+	return tt.decode(kb, vb, n)
+}
+
+// decode decodes n packed keys and values.
+func (tt *TypedTable[K, V]) decode(kb, vb []byte, n int) ([]K, []V, error) {
+	t := tt.t
 	keys := make([]K, n)
 	vals := make([]V, n)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		if _, err := binary.Decode(kb[i*t.keySize:(i+1)*t.keySize], binary.NativeEndian, &keys[i]); err != nil {
 			return nil, nil, err
 		}
