@@ -17,7 +17,7 @@ import (
 // may or may not be seen; after a hash map's key the walk stands on is
 // deleted, a next-key walk restarts and may see entries twice.
 type Walker struct {
-	keySize, stride, chunk int
+	keySize, stride, chunk    int
 	nextKeyOnly, batchTried   bool
 	done                      bool
 	tokens, inBatch, outBatch []byte
