@@ -210,11 +210,12 @@ type eventTypeCache struct {
 func (t *Table) EventType() (*CType, error) {
 	t.event.once.Do(func() {
 		t.event.typ, t.event.err = eventTypeFromFields(t.fields)
+		describe(t.event.typ) // once, so that Value.Type only reads it
 		if t.event.err != nil {
 			t.event.err = fmt.Errorf("table %s: event type: %w", t.name, errors.Join(ErrTypeMismatch, t.event.err))
 		}
 	})
-	return t.event.typ, t.event.err
+	return describe(t.event.typ), t.event.err
 }
 
 // Event decodes one record with the table's EventType (BCC's

@@ -193,7 +193,7 @@ func ExampleTable_PrintLog2Hist() {
 			log.Fatal(err)
 		}
 	}
-	if err := dist.PrintLog2Hist(os.Stdout, "usecs", nil); err != nil {
+	if err := dist.PrintLog2Hist(os.Stdout, "usecs"); err != nil {
 		log.Fatal(err)
 	}
 	// Output:

@@ -38,7 +38,7 @@ type histCall struct {
 	Kind    string `json:"kind"` // log2, linear or json
 	ValType string `json:"val_type"`
 	Py      string `json:"py"` // Python keyword arguments
-	opts    *HistOptions
+	opts    HistOptions
 }
 
 func histEntries() map[string][][2]any {
@@ -79,30 +79,30 @@ func histCalls() []histCall {
 			histCall{Table: "h_one", Kind: kind, ValType: "bytes"},
 			histCall{Table: "h_zero", Kind: kind, ValType: "value"},
 			histCall{Table: "h_arr", Kind: kind, ValType: "kbytes"},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_header='disk'", opts: &HistOptions{SectionHeader: "disk"}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_print_fn=lambda b: 'cpu%d' % b", opts: &HistOptions{SectionPrintFn: cpu}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_sort_fn=lambda bs: sorted(bs, reverse=True)", opts: &HistOptions{BucketSortFn: desc}},
-			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_fn=lambda b: b // 2, bucket_sort_fn=sorted", opts: &HistOptions{BucketFn: half, BucketSortFn: func(bs []any) []any {
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_header='disk'", opts: HistOptions{SectionHeader: "disk"}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "section_print_fn=lambda b: 'cpu%d' % b", opts: HistOptions{SectionPrintFn: cpu}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_sort_fn=lambda bs: sorted(bs, reverse=True)", opts: HistOptions{BucketSortFn: desc}},
+			histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "bucket_fn=lambda b: b // 2, bucket_sort_fn=sorted", opts: HistOptions{BucketFn: half, BucketSortFn: func(bs []any) []any {
 				out := desc(bs)
 				sort.Slice(out, func(i, j int) bool { return out[i].(uint64) < out[j].(uint64) })
 				return out
 			}}},
-			histCall{Table: "h_comm", Kind: kind, ValType: "ns", Py: "section_header='comm'", opts: &HistOptions{SectionHeader: "comm"}},
+			histCall{Table: "h_comm", Kind: kind, ValType: "ns", Py: "section_header='comm'", opts: HistOptions{SectionHeader: "comm"}},
 		)
 		if kind != "linear" {
 			calls = append(calls, histCall{Table: "h_wide", Kind: kind, ValType: "nsecs"})
 		}
 		if kind != "json" {
 			calls = append(calls,
-				histCall{Table: "h_one", Kind: kind, ValType: "bytes", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
-				histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
-				histCall{Table: "h_wide", Kind: kind, ValType: "nsecs", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_one", Kind: kind, ValType: "bytes", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_struct", Kind: kind, ValType: "ms", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
+				histCall{Table: "h_wide", Kind: kind, ValType: "nsecs", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
 			)
 		}
 	}
 	calls = append(calls,
 		histCall{Table: "h_lin", Kind: "linear", ValType: "percent"},
-		histCall{Table: "h_lin", Kind: "linear", ValType: "percent", Py: "strip_leading_zero=True", opts: &HistOptions{StripLeadingZero: true}},
+		histCall{Table: "h_lin", Kind: "linear", ValType: "percent", Py: "strip_leading_zero=True", opts: HistOptions{StripLeadingZero: true}},
 	)
 	return calls
 }
@@ -204,10 +204,10 @@ func TestHistogramErrors(t *testing.T) {
 	var buf bytes.Buffer
 	// BPF_HISTOGRAM is an array, so slots 65..99 exist: BCC's
 	// print_log2_hist raises IndexError on it, print_linear_hist does not.
-	if err := h.PrintLog2Hist(&buf, "", nil); !errors.Is(err, ErrKeyNotExist) {
+	if err := h.PrintLog2Hist(&buf, ""); !errors.Is(err, ErrKeyNotExist) {
 		t.Errorf("log2 with slot 65: %v, %q", err, buf.String())
 	}
-	if err := h.PrintLinearHist(&buf, "", nil); err != nil {
+	if err := h.PrintLinearHist(&buf, ""); err != nil {
 		t.Errorf("linear slot 65: %v", err)
 	}
 	if !strings.Contains(buf.String(), "     value         : count     distribution") {
@@ -216,32 +216,67 @@ func TestHistogramErrors(t *testing.T) {
 	if err := mustTable(t, b, "s").Update(1, "abc"); err != nil {
 		t.Fatal(err)
 	}
-	if err := mustTable(t, b, "s").PrintLog2Hist(&buf, "", nil); err == nil {
+	if err := mustTable(t, b, "s").PrintLog2Hist(&buf, ""); err == nil {
 		t.Errorf("char[8] counts accepted")
 	}
-	if err := mustTable(t, b, "one").PrintLog2Hist(&buf, "", nil); err == nil {
+	if err := mustTable(t, b, "one").PrintLog2Hist(&buf, ""); err == nil {
 		t.Errorf("one-member struct key accepted")
 	}
 }
 
-func TestPyRepr(t *testing.T) {
-	for _, c := range []struct {
-		in   any
-		want string
-	}{
-		{[]byte("bash"), `b'bash'`},
-		{[]byte("it's"), `b"it's"`},
-		{[]byte(`q"'x`), `b'q"\'x'`},
-		{[]byte("a\x00\x7f\xff\t\\"), `b'a\x00\x7f\xff\t\\'`},
-		{"str", `'str'`},
-		{"é", `'é'`},
-		{uint64(5), "5"},
-		{int64(-5), "-5"},
-		{2.0, "2.0"},
-		{true, "True"},
-	} {
-		if got := pyRepr(c.in); got != c.want {
-			t.Errorf("pyRepr(%#v) = %s, want %s", c.in, got, c.want)
+// TestHistogramSections checks the data behind the printed histograms:
+// BCC's grouping (first key member the bucket, second the slot, whatever
+// follows ignored), slot bounds per scale, and the options rule.
+func TestHistogramSections(t *testing.T) {
+	testutil.RequireRoot(t)
+	b, err := New(Options{Text: `struct key { u32 disk; u64 slot; u32 extra; };
+BPF_HASH(byDisk, struct key, u64, 64); BPF_HISTOGRAM(dist);`, NoAutoAttach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	byDisk, dist := mustTable(t, b, "byDisk"), mustTable(t, b, "dist")
+	for _, e := range [][4]int{{1, 2, 0, 10}, {1, 4, 9, 3}, {2, 1, 0, 7}} {
+		if err := byDisk.Update(map[string]any{"disk": e[0], "slot": e[1], "extra": e[2]}, e[3]); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if err := dist.Update(3, 5); err != nil {
+		t.Fatal(err)
+	}
+	sections, err := byDisk.Histogram(LinearScale, HistOptions{
+		BucketSortFn: func(bs []any) []any {
+			sort.Slice(bs, func(i, j int) bool { return bs[i].(uint64) < bs[j].(uint64) })
+			return bs
+		},
+		SectionPrintFn: func(b any) string { return fmt.Sprintf("disk%d", b) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, s := range sections {
+		got += fmt.Sprintf("%v %s:", s.Bucket, s.Title)
+		for _, slot := range s.Slots {
+			got += fmt.Sprintf(" %d-%d=%s", slot.Low, slot.High, slot.Count)
+		}
+		got += ";"
+	}
+	if want := "1 disk1: 0-0=0 1-1=0 2-2=10 3-3=0 4-4=3;2 disk2: 0-0=0 1-1=7;"; got != want {
+		t.Errorf("sections\n got %s\nwant %s", got, want)
+	}
+	sections, err = dist.Histogram(Log2Scale)
+	if err != nil || len(sections) != 1 || sections[0].Bucket != nil || sections[0].Title != "" {
+		t.Fatalf("dist: %+v, %v", sections, err)
+	}
+	if s := sections[0].Slots; len(s) != 4 || s[3].Low != 4 || s[3].High != 7 || s[3].Count.Int64() != 5 || s[1].Low != 1 || s[1].High != 1 {
+		t.Errorf("dist slots %+v", s)
+	}
+	var buf bytes.Buffer
+	if err := dist.PrintLog2Hist(&buf, "x", HistOptions{}, HistOptions{}); err == nil {
+		t.Errorf("two HistOptions accepted")
+	}
+	if _, err := dist.Histogram(Log2Scale, HistOptions{}, HistOptions{}); err == nil {
+		t.Errorf("two HistOptions accepted by Histogram")
 	}
 }

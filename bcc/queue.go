@@ -20,9 +20,6 @@ func (t *Table) checkQueueStack() error {
 	if t.mapType != MapQueue && t.mapType != MapStack {
 		return fmt.Errorf("table %s is a %s, not a queue or stack: %w", t.name, t.mapType, ErrWrongTableType)
 	}
-	if t.fdIfOpen() < 0 {
-		return ErrClosed
-	}
 	return nil
 }
 
@@ -34,12 +31,12 @@ func (t *Table) Push(value any, flags uint64) error {
 	if err := t.checkQueueStack(); err != nil {
 		return err
 	}
-	v, err := t.leafType.Encode(value)
+	v, err := t.leafType.Encode(unwrap(value))
 	if err != nil {
 		return fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
 	}
-	if err := bpfsys.MapUpdate(t.fd, nil, v, flags); err != nil {
-		return fmt.Errorf("table %s: push: %w", t.name, err)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapUpdate(fd, nil, v, flags) }); err != nil {
+		return t.wrap("push", err)
 	}
 	return nil
 }
@@ -52,10 +49,11 @@ func (t *Table) Pop() (Value, error) {
 		return Value{}, err
 	}
 	v := make([]byte, t.leafSize)
-	if err := bpfsys.MapLookupAndDelete(t.fd, nil, v); err != nil {
-		return Value{}, fmt.Errorf("table %s: pop: %w", t.name, err)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapLookupAndDelete(fd, nil, v) }); err != nil {
+		return Value{}, t.wrap("pop", err)
 	}
-	return t.leafType.Decode(v)
+	val, err := t.leafType.Decode(v)
+	return Value{val}, err
 }
 
 // Peek returns the value Pop would return without removing it (BCC's
@@ -65,10 +63,11 @@ func (t *Table) Peek() (Value, error) {
 		return Value{}, err
 	}
 	v := make([]byte, t.leafSize)
-	if err := bpfsys.MapLookup(t.fd, nil, v); err != nil {
-		return Value{}, fmt.Errorf("table %s: peek: %w", t.name, err)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapLookup(fd, nil, v) }); err != nil {
+		return Value{}, t.wrap("peek", err)
 	}
-	return t.leafType.Decode(v)
+	val, err := t.leafType.Decode(v)
+	return Value{val}, err
 }
 
 // popValues pops until the table is empty, at most MaxEntries values so

@@ -3,7 +3,7 @@ package bcc
 import (
 	"encoding/binary"
 	"encoding/hex"
-
+	"errors"
 	"fmt"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
@@ -63,7 +63,7 @@ func (t *Table) stackLeaf(stackID int64) ([]byte, error) {
 	if t.mapType != MapStackTrace {
 		return nil, fmt.Errorf("table %s is a %s, not a stack trace: %w", t.name, t.mapType, ErrWrongTableType)
 	}
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opRead); err != nil {
 		return nil, err
 	}
 	if stackID < 0 || stackID > 0xffffffff {
@@ -81,7 +81,10 @@ func (t *Table) stackLeaf(stackID int64) ([]byte, error) {
 		return nil, fmt.Errorf("table %s: key size %d: %w", t.name, t.keySize, ErrTypeMismatch)
 	}
 	leaf := make([]byte, t.leafSize)
-	if err := bpfsys.MapLookup(t.fd, key, leaf); err != nil {
+	if err := t.withFD(func(fd int) error { return bpfsys.MapLookup(fd, key, leaf) }); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("table %s: stack %d: %w", t.name, stackID, err)
 	}
 	return leaf, nil

@@ -5,20 +5,13 @@ import (
 	"fmt"
 	"iter"
 	"sort"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/ctype"
 )
-
-// Value is a key or leaf decoded from its C type. It reads its bytes
-// lazily: Uint64, Int64, Str, Field, Index, String, Interface and
-// MarshalJSON. The bytes it holds belong to it.
-type Value = ctype.Value
-
-// CType describes a C type as libbcc declared it to the table.
-type CType = ctype.Type
 
 // Item is one table entry. For per-CPU tables Value is invalid and PerCPU
 // holds one value per possible CPU.
@@ -30,10 +23,18 @@ type Item struct {
 
 // Table is one of the program's maps (BCC's b["name"]). It is valid until
 // the BPF object is closed; its methods are safe for concurrent use.
+//
+// Locking: mu is read-held for the duration of every syscall on fd and
+// write-held by close, so Close waits for operations in flight instead of
+// closing the descriptor under them. The order is BPF.mu, then Table.mu
+// (Close holds BPF.mu when it closes tables; Update with a *Function takes
+// BPF.mu before Table.mu); no Table method takes BPF.mu while it holds
+// Table.mu, and none read-locks a table it already holds.
 type Table struct {
 	b          *BPF
+	mu         sync.RWMutex
 	name       string
-	fd         int
+	fd         int // -1 once closed; written under both BPF.mu and mu
 	mapType    MapType
 	maxEntries int
 	flags      int
@@ -41,6 +42,8 @@ type Table struct {
 	leafSize   int
 	keyType    *ctype.Type
 	leafType   *ctype.Type
+	keyCType   *CType // public descriptions of keyType and leafType
+	leafCType  *CType
 	keyDesc    string
 	leafDesc   string
 	fields     []string
@@ -67,6 +70,9 @@ func (b *BPF) openTables() error {
 		}
 		t.keyType = parseOrRaw(ct.KeyDesc, ct.KeySize)
 		t.leafType = parseOrRaw(ct.LeafDesc, ct.LeafSize)
+		// Described now, before the table is shared, so that Value.Type
+		// only ever reads the descriptions.
+		t.keyCType, t.leafCType = describe(t.keyType), describe(t.leafType)
 		b.tables[ct.Name] = t
 	}
 	return nil
@@ -85,11 +91,27 @@ func parseOrRaw(desc string, size int) *ctype.Type {
 	return t
 }
 
+// close closes the map, waiting for operations in flight; the BPF object
+// calls it holding its own mutex.
 func (t *Table) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.fd >= 0 {
 		unix.Close(t.fd)
 		t.fd = -1
 	}
+}
+
+// withFD runs op with the map's descriptor, holding the read lock so that
+// Close cannot close it meanwhile. op must not call other Table methods
+// that lock t.
+func (t *Table) withFD(op func(fd int) error) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.fd < 0 {
+		return fmt.Errorf("table %s: %w", t.name, ErrClosed)
+	}
+	return op(t.fd)
 }
 
 // Table returns the table declared with this name (BCC's b["name"]).
@@ -126,8 +148,13 @@ func (b *BPF) Tables() []*Table {
 // Name is the table's name in the C program.
 func (t *Table) Name() string { return t.name }
 
-// FD is the map's file descriptor, owned by the BPF object.
-func (t *Table) FD() int { return t.fd }
+// FD is the map's file descriptor, owned by the BPF object, or -1 after
+// Close. The caller must not close it, nor use it after Close.
+func (t *Table) FD() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.fd
+}
 
 // Type is the map type.
 func (t *Table) Type() MapType { return t.mapType }
@@ -144,11 +171,13 @@ func (t *Table) KeySize() int { return t.keySize }
 // LeafSize is the value's size in bytes (per CPU, for per-CPU maps).
 func (t *Table) LeafSize() int { return t.leafSize }
 
-// KeyType is the key's C type.
-func (t *Table) KeyType() *CType { return t.keyType }
+// KeyType describes the key's C type (BCC's t.Key); opaque bytes of
+// KeySize when libbcc's description could not be read.
+func (t *Table) KeyType() *CType { return t.keyCType }
 
-// LeafType is the value's C type.
-func (t *Table) LeafType() *CType { return t.leafType }
+// LeafType describes the value's C type (BCC's t.Leaf), per CPU for
+// per-CPU tables.
+func (t *Table) LeafType() *CType { return t.leafCType }
 
 // KeyDesc is libbcc's JSON description of the key type.
 func (t *Table) KeyDesc() string { return t.keyDesc }
@@ -160,20 +189,6 @@ func (t *Table) valueStride() int {
 	return bpfsys.ValueStride(t.leafSize, t.mapType.PerCPU(), t.ncpu)
 }
 
-func (t *Table) check() error {
-	t.b.mu.Lock()
-	closed := t.b.closed || t.fd < 0 // Close writes t.fd under b.mu
-	t.b.mu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	switch t.mapType {
-	case MapPerfEventArray, MapRingbuf, MapQueue, MapStack:
-		return fmt.Errorf("table %s is a %s: %w", t.name, t.mapType, ErrWrongTableType)
-	}
-	return nil
-}
-
 func (t *Table) decodeItem(k, v []byte) (Item, error) {
 	key, err := t.keyType.Decode(k)
 	if err != nil {
@@ -181,20 +196,28 @@ func (t *Table) decodeItem(k, v []byte) (Item, error) {
 	}
 	if !t.mapType.PerCPU() {
 		val, err := t.leafType.Decode(v)
-		if err != nil {
-			return Item{}, err
-		}
-		return Item{Key: key, Value: val}, nil
+		return Item{Key: Value{key}, Value: Value{val}}, err
 	}
-	stride := (t.leafSize + 7) &^ 7
-	per := make([]Value, t.ncpu)
-	for c := range per {
-		per[c], err = t.leafType.Decode(v[c*stride : c*stride+t.leafSize])
+	vals, err := t.leafType.DecodePerCPU(v, t.ncpu)
+	per := make([]Value, len(vals))
+	for c, val := range vals {
+		per[c] = Value{val}
+	}
+	return Item{Key: Value{key}, PerCPU: per}, err
+}
+
+// decodeAll decodes n packed keys and values; the Values own the buffers.
+func (t *Table) decodeAll(keys, vals []byte, n int) ([]Item, error) {
+	stride := t.valueStride()
+	items := make([]Item, n)
+	for i := range items {
+		var err error
+		items[i], err = t.decodeItem(keys[i*t.keySize:(i+1)*t.keySize], vals[i*stride:(i+1)*stride])
 		if err != nil {
-			return Item{}, err
+			return nil, fmt.Errorf("table %s: %w", t.name, err)
 		}
 	}
-	return Item{Key: key, PerCPU: per}, nil
+	return items, nil
 }
 
 // Items reads every entry (BCC's items()). It uses batch lookups where the
@@ -204,34 +227,103 @@ func (t *Table) Items() ([]Item, error) {
 	if err := t.checkOp(opRead); err != nil {
 		return nil, err
 	}
-	if t.mapType.holdsHandles() {
-		return t.itemsByIndex()
-	}
-	keys, vals, n, err := bpfsys.LookupAll(t.fd, t.keySize, t.leafSize, t.maxEntries, t.mapType.PerCPU(), t.ncpu)
-	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
-	}
-	stride := t.valueStride()
-	items := make([]Item, n)
-	for i := 0; i < n; i++ {
-		items[i], err = t.decodeItem(keys[i*t.keySize:(i+1)*t.keySize], vals[i*stride:(i+1)*stride])
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
+	var keys, vals []byte
+	var n int
+	err := t.withFD(func(fd int) (err error) {
+		if t.mapType.holdsHandles() {
+			// Empty slots of handle arrays are missing keys, which the
+			// key walk steps over (BCC's items() does the same through
+			// KeyError); these maps have no batch lookup anyway.
+			keys, vals, n, err = bpfsys.LookupAllNextKey(fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
+		} else {
+			keys, vals, n, err = bpfsys.LookupAll(fd, t.keySize, t.leafSize, t.maxEntries, t.mapType.PerCPU(), t.ncpu)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, t.wrap("", err)
 	}
-	return items, nil
+	return t.decodeAll(keys, vals, n)
 }
 
-// All iterates over the entries, reading them in one pass first as Items
-// does.
-func (t *Table) All() iter.Seq2[Value, Value] {
-	return func(yield func(Value, Value) bool) {
-		items, err := t.Items()
-		if err != nil {
+// wrap prefixes err with the table's name and the operation, unless it is
+// already a closed table's error.
+func (t *Table) wrap(op string, err error) error {
+	if errors.Is(err, ErrClosed) {
+		return err
+	}
+	if op == "" {
+		return fmt.Errorf("table %s: %w", t.name, err)
+	}
+	return fmt.Errorf("table %s: %s: %w", t.name, op, err)
+}
+
+// iterChunk is how many entries an iterator reads per syscall (batch) or
+// per lock hold (key walk).
+const iterChunk = 256
+
+// All iterates over the entries, reading them 256 at a time with batch
+// lookups (or a key walk, as Items falls back to) and yielding each chunk
+// before reading the next, so a large table is never held in memory twice.
+// A read error, for instance ErrClosed after a concurrent Close, is yielded
+// once with a zero Item and ends the iteration: every iterator of this
+// package follows that rule. Entries changed during the iteration may or
+// may not be seen. The table is not locked while the loop body runs, so
+// the body may call any method, Close included.
+func (t *Table) All() iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		for c, err := range t.chunks() {
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			items, err := t.decodeAll(c.keys, c.vals, c.n)
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// chunk is n packed keys and values, as bpfsys reads them.
+type chunk struct {
+	keys, vals []byte
+	n          int
+}
+
+// chunks reads the table iterChunk entries at a time with a
+// bpfsys.Walker, holding the table's lock for one chunk at a time. An error
+// is the last thing it yields.
+func (t *Table) chunks() iter.Seq2[chunk, error] {
+	return func(yield func(chunk, error) bool) {
+		if err := t.checkOp(opRead); err != nil {
+			yield(chunk{}, err)
 			return
 		}
-		for _, it := range items {
-			if !yield(it.Key, it.Value) {
+		handles := t.mapType.holdsHandles()
+		w, err := bpfsys.NewWalker(t.keySize, t.leafSize, t.mapType.PerCPU() && !handles, t.ncpu, iterChunk, handles)
+		if err != nil {
+			yield(chunk{}, err)
+			return
+		}
+		for {
+			var keys, vals []byte
+			var n int
+			err := t.withFD(func(fd int) (err error) {
+				keys, vals, n, err = w.Next(fd)
+				return err
+			})
+			if err != nil {
+				yield(chunk{}, t.wrap("", err))
+				return
+			}
+			if n == 0 || !yield(chunk{keys, vals, n}, nil) {
 				return
 			}
 		}
@@ -276,22 +368,15 @@ func (t *Table) Len() (int, error) {
 	if t.mapType.IsArray() {
 		return t.maxEntries, nil
 	}
-	key := make([]byte, t.keySize)
-	next := make([]byte, t.keySize)
-	n := 0
-	var prev []byte
-	for {
-		err := bpfsys.MapGetNextKey(t.fd, prev, next)
-		if errors.Is(err, bpfsys.ErrKeyNotExist) {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		n++
-		copy(key, next)
-		prev = key
+	var n int
+	err := t.withFD(func(fd int) (err error) {
+		n, err = bpfsys.CountKeys(fd, t.keySize)
+		return err
+	})
+	if err != nil {
+		return n, t.wrap("", err)
 	}
+	return n, nil
 }
 
 // encodeKey accepts what the key's C type accepts (Go integers, strings for
@@ -309,7 +394,7 @@ func (t *Table) encodeKey(key any) ([]byte, error) {
 			key = i
 		}
 	}
-	b, err := t.keyType.Encode(key)
+	b, err := t.keyType.Encode(unwrap(key))
 	if err != nil {
 		return nil, fmt.Errorf("table %s: key: %w", t.name, errors.Join(ErrTypeMismatch, err))
 	}
@@ -356,15 +441,17 @@ func (t *Table) lookup(key any) (Item, error) {
 		return Item{}, err
 	}
 	v := make([]byte, t.valueStride())
-	if err := bpfsys.MapLookup(t.fd, k, v); err != nil {
-		return Item{}, fmt.Errorf("table %s: lookup: %w", t.name, err)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapLookup(fd, k, v) }); err != nil {
+		return Item{}, t.wrap("lookup", err)
 	}
 	return t.decodeItem(k, v)
 }
 
 // Update sets key to value (BCC's table[key] = value). value is encoded
 // from its C type as keys are; per-CPU tables take a []any or []Value with
-// one value per possible CPU, or a single value for every CPU.
+// one value per possible CPU, or a single value for every CPU. Handle
+// tables take what resolveHandle lists (a *Function, a *Table, a cgroup
+// path, a descriptor).
 func (t *Table) Update(key, value any) error {
 	if err := t.checkOp(opWrite); err != nil {
 		return err
@@ -382,44 +469,22 @@ func (t *Table) Update(key, value any) error {
 	if err != nil {
 		return err
 	}
-	if err := bpfsys.MapUpdate(t.fd, k, v, 0); err != nil {
-		return fmt.Errorf("table %s: update: %w", t.name, err)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapUpdate(fd, k, v, 0) }); err != nil {
+		return t.wrap("update", err)
 	}
 	return nil
 }
 
-func (t *Table) encodeValue(value any) ([]byte, error) {
-	if !t.mapType.PerCPU() {
-		v, err := t.leafType.Encode(value)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
-		}
-		return v, nil
+func (t *Table) encodeValue(value any) (v []byte, err error) {
+	if t.mapType.PerCPU() {
+		v, err = t.leafType.EncodePerCPU(unwrap(value), t.ncpu)
+	} else {
+		v, err = t.leafType.Encode(unwrap(value))
 	}
-	stride := (t.leafSize + 7) &^ 7
-	out := make([]byte, stride*t.ncpu)
-	var each []any
-	switch vs := value.(type) {
-	case []any:
-		each = vs
-	case []Value:
-		for _, v := range vs {
-			each = append(each, v)
-		}
-	default:
-		for c := 0; c < t.ncpu; c++ {
-			each = append(each, value)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
 	}
-	if len(each) != t.ncpu {
-		return nil, fmt.Errorf("table %s: %d per-CPU values for %d possible CPUs: %w", t.name, len(each), t.ncpu, ErrTypeMismatch)
-	}
-	for c, v := range each {
-		if err := t.leafType.EncodeTo(out[c*stride:c*stride+t.leafSize], v); err != nil {
-			return nil, fmt.Errorf("table %s: value for CPU %d: %w", t.name, c, errors.Join(ErrTypeMismatch, err))
-		}
-	}
-	return out, nil
+	return v, nil
 }
 
 // Delete removes key (BCC's del table[key]). For array tables, whose
@@ -432,11 +497,14 @@ func (t *Table) Delete(key any) error {
 	if err != nil {
 		return err
 	}
-	if t.mapType == MapArray || t.mapType == MapPercpuArray {
-		return bpfsys.MapUpdate(t.fd, k, make([]byte, t.valueStride()), 0)
-	}
-	if err := bpfsys.MapDelete(t.fd, k); err != nil {
-		return fmt.Errorf("table %s: delete: %w", t.name, err)
+	err = t.withFD(func(fd int) error {
+		if t.mapType == MapArray || t.mapType == MapPercpuArray {
+			return bpfsys.MapUpdate(fd, k, make([]byte, t.valueStride()), 0)
+		}
+		return bpfsys.MapDelete(fd, k)
+	})
+	if err != nil {
+		return t.wrap("delete", err)
 	}
 	return nil
 }
@@ -449,8 +517,8 @@ func (t *Table) Clear() error {
 	if err := t.checkOp(opClear); err != nil {
 		return err
 	}
-	if err := t.clear(); err != nil {
-		return fmt.Errorf("table %s: clear: %w", t.name, err)
+	if err := t.withFD(t.clear); err != nil {
+		return t.wrap("clear", err)
 	}
 	return nil
 }

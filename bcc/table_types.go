@@ -1,7 +1,6 @@
 package bcc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -23,10 +22,6 @@ const (
 	opClear                  // Clear
 	opZero                   // Zero
 )
-
-func (op tableOp) String() string {
-	return [...]string{"read", "update", "delete", "iterate", "clear", "zero"}[op]
-}
 
 // holdsHandles reports whether the map's values are file descriptors of
 // other kernel objects (programs, maps, devices, sockets, perf events,
@@ -61,11 +56,8 @@ func (t MapType) readableHandles() bool {
 // it, or another API owns it (queues and stacks: Push/Pop; ring buffers and
 // perf buffers: the events API).
 func (t *Table) checkOp(op tableOp) error {
-	t.b.mu.Lock()
-	closed := t.b.closed || t.fd < 0 // Close writes t.fd under b.mu
-	t.b.mu.Unlock()
-	if closed {
-		return ErrClosed
+	if t.FD() < 0 {
+		return fmt.Errorf("table %s: %w", t.name, ErrClosed)
 	}
 	refuse := func(why string) error {
 		return fmt.Errorf("table %s is a %s: %s: %w", t.name, t.mapType, why, ErrWrongTableType)
@@ -93,10 +85,13 @@ func (t *Table) checkOp(op tableOp) error {
 
 // resolveHandle turns what a handle map stores from its Go form into the
 // descriptor the kernel wants: a *Function gives its program fd (prog
-// arrays), a *Table its map fd (maps of maps), and a string names a cgroup
-// directory for cgroup arrays, opened for the update and closed by release
-// (BCC's CgroupArray[idx] = "/sys/fs/cgroup/..."). Anything else passes
-// through unchanged.
+// arrays; the BPF object's mutex is held until release, so a function of
+// this object cannot be closed meanwhile; one of another object must stay
+// loaded during the call), a *Table its map
+// fd (maps of maps), read-locked until release so that its Close waits, and
+// a string names a cgroup directory for cgroup arrays, opened for the
+// update and closed by release (BCC's CgroupArray[idx] = "/sys/fs/cgroup/...").
+// Anything else passes through unchanged.
 func (t *Table) resolveHandle(value any) (resolved any, release func(), err error) {
 	release = func() {}
 	switch v := value.(type) {
@@ -107,15 +102,29 @@ func (t *Table) resolveHandle(value any) (resolved any, release func(), err erro
 		if v == nil || v.FD < 0 {
 			return nil, release, fmt.Errorf("table %s: function not loaded: %w", t.name, ErrTypeMismatch)
 		}
-		return v.FD, release, nil
+		// Close closes functions under b.mu: hold it (before t.mu, the
+		// lock order) so that the program fd stays open for the update.
+		t.b.mu.Lock()
+		if t.b.closed {
+			t.b.mu.Unlock()
+			return nil, release, fmt.Errorf("table %s: %w", t.name, ErrClosed)
+		}
+		return v.FD, t.b.mu.Unlock, nil
 	case *Table:
 		if t.mapType != MapArrayOfMaps && t.mapType != MapHashOfMaps {
 			return nil, release, fmt.Errorf("table %s is a %s: only maps of maps hold tables: %w", t.name, t.mapType, ErrTypeMismatch)
 		}
-		if err := v.checkOp(opIterate); err != nil {
-			return nil, release, fmt.Errorf("table %s: inner table %s: %w", t.name, v.name, err)
+		if v == t {
+			// The kernel refuses it anyway; read-locking t twice could
+			// deadlock against a Close waiting in between.
+			return nil, release, fmt.Errorf("table %s cannot hold itself: %w", t.name, ErrTypeMismatch)
 		}
-		return v.fd, release, nil
+		v.mu.RLock()
+		if v.fd < 0 {
+			v.mu.RUnlock()
+			return nil, release, fmt.Errorf("table %s: inner table %s: %w", t.name, v.name, ErrClosed)
+		}
+		return v.fd, v.mu.RUnlock, nil
 	case string:
 		if t.mapType != MapCgroupArray {
 			return value, release, nil
@@ -139,101 +148,19 @@ func (t *Table) SetFunction(idx int, fn *Function) error {
 	return t.Update(idx, fn)
 }
 
-// itemsByIndex reads an array of handles slot by slot, skipping empty
-// slots, which the kernel reports as missing keys (BCC's items() does the
-// same through KeyError). Hash-type handle maps are walked by key.
-func (t *Table) itemsByIndex() ([]Item, error) {
-	if !t.mapType.IsArray() {
-		keys, vals, n, err := bpfsys.LookupAllNextKey(t.fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		items := make([]Item, n)
-		for i := range items {
-			if items[i], err = t.decodeItem(keys[i*t.keySize:(i+1)*t.keySize], vals[i*t.leafSize:(i+1)*t.leafSize]); err != nil {
-				return nil, fmt.Errorf("table %s: %w", t.name, err)
-			}
-		}
-		return items, nil
-	}
-	var items []Item
-	for i := 0; i < t.maxEntries; i++ {
-		k := make([]byte, t.keySize)
-		binary.NativeEndian.PutUint32(k, uint32(i))
-		v := make([]byte, t.leafSize)
-		err := bpfsys.MapLookup(t.fd, k, v)
-		if errors.Is(err, ErrKeyNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("table %s: lookup %d: %w", t.name, i, err)
-		}
-		it, err := t.decodeItem(k, v)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		items = append(items, it)
-	}
-	return items, nil
-}
-
 // clear implements Clear for every map type checkOp admits.
-func (t *Table) clear() error {
+func (t *Table) clear(fd int) error {
 	switch {
 	case t.mapType == MapArray || t.mapType == MapPercpuArray:
-		return t.zeroArray()
+		return bpfsys.ZeroArray(fd, t.maxEntries, t.valueStride())
 	case t.mapType.holdsHandles() && t.mapType.IsArray():
 		// Handle arrays delete entries (the slot becomes empty); an empty
 		// slot says ENOENT, or EINVAL for sockmaps.
-		k := make([]byte, t.keySize)
-		for i := 0; i < t.maxEntries; i++ {
-			binary.NativeEndian.PutUint32(k, uint32(i))
-			err := bpfsys.MapDelete(t.fd, k)
-			if err == nil || errors.Is(err, ErrKeyNotExist) || (t.mapType == MapSockmap && errors.Is(err, unix.EINVAL)) {
-				continue
-			}
-			return err
-		}
-		return nil
+		return bpfsys.DeleteIndexes(fd, t.maxEntries, t.mapType == MapSockmap)
 	default:
-		_, err := bpfsys.DeleteAll(t.fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu)
+		_, err := bpfsys.DeleteAll(fd, t.keySize, t.leafSize, t.mapType.PerCPU(), t.ncpu)
 		return err
 	}
-}
-
-// arrayChunk is how many array entries one update-batch call writes.
-const arrayChunk = 4096
-
-// zeroArray writes zero to every index of an array or per-CPU array with
-// batch updates, or one update per entry on kernels without them.
-func (t *Table) zeroArray() error {
-	stride := t.valueStride()
-	chunk := min(arrayChunk, t.maxEntries)
-	keys := make([]byte, chunk*t.keySize)
-	zeros := make([]byte, chunk*stride)
-	batch := true
-	for start := 0; start < t.maxEntries; start += chunk {
-		n := min(chunk, t.maxEntries-start)
-		for i := 0; i < n; i++ {
-			binary.NativeEndian.PutUint32(keys[i*t.keySize:], uint32(start+i))
-		}
-		if batch {
-			done, err := bpfsys.MapUpdateBatch(t.fd, keys, zeros, uint32(n), 0)
-			if err == nil {
-				continue
-			}
-			if done != 0 || !batchRefused(err) {
-				return err
-			}
-			batch = false
-		}
-		for i := 0; i < n; i++ {
-			if err := bpfsys.MapUpdate(t.fd, keys[i*t.keySize:(i+1)*t.keySize], zeros[:stride], 0); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // batchRefused reports whether a batch command failed because the kernel
@@ -262,17 +189,11 @@ func (t *Table) perCPUIntegers(op, key any) ([]*big.Int, error) {
 	return out, nil
 }
 
-// leafFromBig returns n as a Value of the leaf type, wrapped to its width
-// as C arithmetic (and BCC's sLeaf(sum(...))) does.
-func (t *Table) leafFromBig(n *big.Int) (Value, error) {
-	mod := new(big.Int).Lsh(big.NewInt(1), uint(8*t.leafSize))
-	u := new(big.Int).Mod(n, mod) // two's complement for negatives
-	b := make([]byte, t.leafSize)
-	be := u.FillBytes(make([]byte, t.leafSize))
-	for i := range be {
-		b[i] = be[len(be)-1-i] // little-endian, as ctype reads values
-	}
-	return t.leafType.Decode(b)
+// fromBig returns n as a Value of the leaf type, wrapped to its width as C
+// arithmetic (and BCC's sLeaf(sum(...))) does.
+func (t *Table) fromBig(n *big.Int) (Value, error) {
+	v, err := t.leafType.FromBig(n)
+	return Value{v}, err
 }
 
 // Sum adds key's values over every possible CPU (BCC's PerCpuHash.sum and
@@ -287,7 +208,7 @@ func (t *Table) Sum(key any) (Value, error) {
 	for _, v := range vals {
 		sum.Add(sum, v)
 	}
-	return t.leafFromBig(sum)
+	return t.fromBig(sum)
 }
 
 // Max returns key's largest value over every possible CPU (BCC's max()).
@@ -302,7 +223,7 @@ func (t *Table) Max(key any) (Value, error) {
 			best = v
 		}
 	}
-	return t.leafFromBig(best)
+	return t.fromBig(best)
 }
 
 // Average is Sum divided by the number of possible CPUs (BCC's average()).

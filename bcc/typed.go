@@ -55,12 +55,14 @@ func (tt *TypedTable[K, V]) Table() *Table { return tt.t }
 // Lookup returns the value for k, or an error wrapping ErrKeyNotExist.
 func (tt *TypedTable[K, V]) Lookup(k K) (V, error) {
 	var v V
-	if err := tt.t.check(); err != nil {
+	t := tt.t
+	if err := t.checkOp(opRead); err != nil {
 		return v, err
 	}
-	buf := make([]byte, tt.t.leafSize)
-	if err := bpfsys.MapLookup(tt.t.fd, encodeFixed(k, tt.t.keySize), buf); err != nil {
-		return v, fmt.Errorf("table %s: lookup: %w", tt.t.name, err)
+	buf := make([]byte, t.leafSize)
+	kb := encodeFixed(k, t.keySize)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapLookup(fd, kb, buf) }); err != nil {
+		return v, t.wrap("lookup", err)
 	}
 	_, err := binary.Decode(buf, binary.NativeEndian, &v)
 	return v, err
@@ -68,11 +70,13 @@ func (tt *TypedTable[K, V]) Lookup(k K) (V, error) {
 
 // Update sets k to v.
 func (tt *TypedTable[K, V]) Update(k K, v V) error {
-	if err := tt.t.check(); err != nil {
+	t := tt.t
+	if err := t.checkOp(opWrite); err != nil {
 		return err
 	}
-	if err := bpfsys.MapUpdate(tt.t.fd, encodeFixed(k, tt.t.keySize), encodeFixed(v, tt.t.leafSize), 0); err != nil {
-		return fmt.Errorf("table %s: update: %w", tt.t.name, err)
+	kb, vb := encodeFixed(k, t.keySize), encodeFixed(v, t.leafSize)
+	if err := t.withFD(func(fd int) error { return bpfsys.MapUpdate(fd, kb, vb, 0) }); err != nil {
+		return t.wrap("update", err)
 	}
 	return nil
 }
@@ -82,18 +86,30 @@ func (tt *TypedTable[K, V]) Delete(k K) error {
 	return tt.t.Delete(encodeFixed(k, tt.t.keySize))
 }
 
-// All iterates over the entries read in one pass (batch where possible).
-// Iteration stops early, silently, if the table cannot be read; use Items
-// to see the error.
-func (tt *TypedTable[K, V]) All() iter.Seq2[K, V] {
-	return func(yield func(K, V) bool) {
-		keys, vals, err := tt.Items()
-		if err != nil {
-			return
-		}
-		for i := range keys {
-			if !yield(keys[i], vals[i]) {
+// TypedItem is one entry of a TypedTable.
+type TypedItem[K, V any] struct {
+	Key   K
+	Value V
+}
+
+// All iterates over the entries as Table.All does, a chunk at a time; a
+// read error is yielded once, with a zero item, and ends the iteration.
+func (tt *TypedTable[K, V]) All() iter.Seq2[TypedItem[K, V], error] {
+	return func(yield func(TypedItem[K, V], error) bool) {
+		for c, err := range tt.t.chunks() {
+			var keys []K
+			var vals []V
+			if err == nil {
+				keys, vals, err = tt.decode(c.keys, c.vals, c.n)
+			}
+			if err != nil {
+				yield(TypedItem[K, V]{}, err)
 				return
+			}
+			for i := range keys {
+				if !yield(TypedItem[K, V]{keys[i], vals[i]}, nil) {
+					return
+				}
 			}
 		}
 	}
@@ -102,16 +118,27 @@ func (tt *TypedTable[K, V]) All() iter.Seq2[K, V] {
 // Items returns every key and value.
 func (tt *TypedTable[K, V]) Items() ([]K, []V, error) {
 	t := tt.t
-	if err := t.check(); err != nil {
+	if err := t.checkOp(opRead); err != nil {
 		return nil, nil, err
 	}
-	kb, vb, n, err := bpfsys.LookupAll(t.fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
+	var kb, vb []byte
+	var n int
+	err := t.withFD(func(fd int) (err error) {
+		kb, vb, n, err = bpfsys.LookupAll(fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
+		return err
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("table %s: %w", t.name, err)
+		return nil, nil, t.wrap("", err)
 	}
+	return tt.decode(kb, vb, n)
+}
+
+// decode decodes n packed keys and values.
+func (tt *TypedTable[K, V]) decode(kb, vb []byte, n int) ([]K, []V, error) {
+	t := tt.t
 	keys := make([]K, n)
 	vals := make([]V, n)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		if _, err := binary.Decode(kb[i*t.keySize:(i+1)*t.keySize], binary.NativeEndian, &keys[i]); err != nil {
 			return nil, nil, err
 		}

@@ -65,7 +65,7 @@ func histText(t *testing.T, tb *bcc.Table, log2 bool, header string) *string {
 	var buf bytes.Buffer
 	// Sections come in the table's iteration order in both front ends,
 	// which differs between batch and key-by-key reads: both runners sort.
-	opts := &bcc.HistOptions{SectionHeader: header, BucketSortFn: func(b []any) []any {
+	opts := bcc.HistOptions{SectionHeader: header, BucketSortFn: func(b []any) []any {
 		sort.Slice(b, func(i, j int) bool { return fmt.Sprint(b[i]) < fmt.Sprint(b[j]) })
 		return b
 	}}

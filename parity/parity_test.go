@@ -20,7 +20,6 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/internal/bpfsys"
-	"github.com/gobcc/gobcc/internal/ctype"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -768,11 +767,11 @@ func compareValue(py any, v bcc.Value) error {
 	case json.Number:
 		var got string
 		switch v.Kind() {
-		case ctype.Int:
+		case bcc.KindInt:
 			got = strconv.FormatInt(v.Int64(), 10)
-		case ctype.Uint:
+		case bcc.KindUint:
 			got = strconv.FormatUint(v.Uint64(), 10)
-		case ctype.Float:
+		case bcc.KindFloat:
 			f, _ := p.Float64()
 			if f != v.Float64() {
 				return fmt.Errorf("gobcc %v, BCC %v", v.Float64(), f)
@@ -785,13 +784,13 @@ func compareValue(py any, v bcc.Value) error {
 			return fmt.Errorf("gobcc %s, BCC %s", got, p)
 		}
 	case bool:
-		if v.Kind() != ctype.Bool || v.Bool() != p {
+		if v.Kind() != bcc.KindBool || v.Bool() != p {
 			return fmt.Errorf("gobcc %v, BCC %v", v, p)
 		}
 	case map[string]any:
 		if h, ok := p["bytes"].(string); ok && len(p) == 1 {
 			got := hex.EncodeToString(v.Bytes())
-			if v.Kind() == ctype.CharArray {
+			if v.Kind() == bcc.KindCharArray {
 				// A char array member reads as bytes up to the first NUL
 				// in Python (b'/bin/true'), as a string in gobcc.
 				got = hex.EncodeToString([]byte(v.Str()))
@@ -801,7 +800,7 @@ func compareValue(py any, v bcc.Value) error {
 			}
 			return nil
 		}
-		if v.Kind() != ctype.Struct && v.Kind() != ctype.Union {
+		if v.Kind() != bcc.KindStruct && v.Kind() != bcc.KindUnion {
 			return fmt.Errorf("gobcc kind %v, BCC object", v.Kind())
 		}
 		for name, fv := range p {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"sort"
 	"strings"
 	"sync"
@@ -31,12 +32,6 @@ func (k histKind) String() string {
 	}
 	return "none"
 }
-
-// log2IndexMax and linearIndexMax are BCC's slot limits (table.py).
-const (
-	log2IndexMax   = 65
-	linearIndexMax = 1025
-)
 
 // tableSelection names tables by flag: every table, or those listed.
 type tableSelection struct {
@@ -106,7 +101,8 @@ func readableMap(t bcc.MapType) bool {
 // histogramKind decides whether a table prints as a histogram: by --log2 or
 // --linear, or because it looks like BPF_HISTOGRAM's output of bpf_log2l:
 // an integer-keyed table of integers named *hist* or *dist*, or a struct key
-// whose last member is "slot" (BCC tools' keyed histograms).
+// whose second member is "slot" (BCC tools' keyed histograms; BCC takes the
+// first member as the bucket and the second as the slot).
 func (p *tablePrinter) histogramKind(t *bcc.Table) histKind {
 	switch {
 	case p.log2.has(t.Name()):
@@ -125,7 +121,7 @@ func (p *tablePrinter) histogramKind(t *bcc.Table) histKind {
 		}
 		return histNone
 	}
-	if n := len(key.Fields); n >= 2 && key.Fields[n-1].Name == "slot" {
+	if len(key.Fields) >= 2 && key.Fields[1].Name == "slot" {
 		return histLog2
 	}
 	return histNone
@@ -210,12 +206,12 @@ func (p *tablePrinter) printAll(now time.Time) error {
 }
 
 func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
+	if kind := p.histogramKind(t); kind != histNone {
+		return p.printHistogram(t, kind, now)
+	}
 	items, err := t.Items()
 	if err != nil {
 		return err
-	}
-	if kind := p.histogramKind(t); kind != histNone {
-		return p.printHistogram(t, kind, items, now)
 	}
 	symbolize := p.ksym.has(t.Name()) && t.KeyType().IsInteger() && t.KeySize() == 8
 	entries := make([]entry, 0, len(items))
@@ -317,55 +313,10 @@ func writeJSON(w io.Writer, v any) error {
 	return err
 }
 
-// histSection is one histogram: all of a plain table, or one bucket of a
-// table keyed by (bucket, slot).
-type histSection struct {
-	bucket string
-	vals   []uint64
-}
-
-// histogramSections groups a histogram table's items as BCC's
-// decode_c_struct does: the key's first member is the section, its last
-// the slot.
-func histogramSections(t *bcc.Table, kind histKind, items []bcc.Item) []histSection {
-	size := log2IndexMax
-	if kind == histLinear {
-		size = linearIndexMax
-	}
-	var sections []histSection
-	index := map[string]int{}
-	key := t.KeyType()
-	for _, it := range items {
-		count, _, _ := valueOf(it)
-		bucket := ""
-		var slot uint64
-		if key.IsInteger() {
-			slot = it.Key.Uint64()
-		} else {
-			bucket = it.Key.FieldAt(0).String()
-			slot = it.Key.FieldAt(len(key.Fields) - 1).Uint64()
-		}
-		i, ok := index[bucket]
-		if !ok {
-			i = len(sections)
-			index[bucket] = i
-			sections = append(sections, histSection{bucket: bucket, vals: make([]uint64, size)})
-		}
-		if slot < uint64(size) {
-			sections[i].vals[slot] += count
-		}
-	}
-	if len(sections) == 0 && key.IsInteger() {
-		sections = append(sections, histSection{vals: make([]uint64, size)})
-	}
-	sort.SliceStable(sections, func(i, j int) bool { return sections[i].bucket < sections[j].bucket })
-	return sections
-}
-
 type jsonBucket struct {
-	Low   uint64 `json:"low"`
-	High  uint64 `json:"high"`
-	Count uint64 `json:"count"`
+	Low   uint64   `json:"low"`
+	High  uint64   `json:"high"`
+	Count *big.Int `json:"count"`
 }
 
 type jsonHistSection struct {
@@ -381,54 +332,47 @@ type jsonHist struct {
 	Sections []jsonHistSection `json:"sections"`
 }
 
-func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, items []bcc.Item, now time.Time) error {
-	sections := histogramSections(t, kind, items)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// printHistogram prints a table as BCC's print_log2_hist or
+// print_linear_hist text, or, in JSON mode, its bcc.Histogram sections with
+// the non-empty slots.
+func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, now time.Time) error {
+	scale := bcc.Log2Scale
+	if kind == histLinear {
+		scale = bcc.LinearScale
+	}
 	if p.json {
+		sections, err := t.Histogram(scale)
+		if err != nil {
+			return err
+		}
 		out := jsonHist{Type: "histogram", Time: now, Table: t.Name(), Kind: kind.String()}
 		for _, s := range sections {
-			js := jsonHistSection{Bucket: s.bucket, Buckets: []jsonBucket{}}
-			for i, c := range s.vals {
-				if c == 0 {
-					continue
+			js := jsonHistSection{Bucket: s.Title, Buckets: []jsonBucket{}}
+			for _, slot := range s.Slots {
+				if slot.Count.Sign() != 0 {
+					js.Buckets = append(js.Buckets, jsonBucket{Low: slot.Low, High: slot.High, Count: slot.Count})
 				}
-				low, high := uint64(i), uint64(i)
-				if kind == histLog2 {
-					low, high = log2Range(i)
-				}
-				js.Buckets = append(js.Buckets, jsonBucket{Low: low, High: high, Count: c})
 			}
 			out.Sections = append(out.Sections, js)
 		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		return writeJSON(p.w, out)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s %s (%s histogram)\n", now.Format("15:04:05"), t.Name(), kind)
-	// The text is BCC's print_log2_hist/print_linear_hist, byte for byte.
 	var err error
 	if kind == histLog2 {
-		err = t.PrintLog2Hist(&sb, "value", nil)
+		err = t.PrintLog2Hist(&sb, "value")
 	} else {
-		err = t.PrintLinearHist(&sb, "value", nil)
+		err = t.PrintLinearHist(&sb, "value")
 	}
 	if err != nil {
 		return err
 	}
 	sb.WriteString("\n")
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	_, err = io.WriteString(p.w, sb.String())
 	return err
-}
-
-// log2Range is the value range of log2 slot i, as BCC prints it.
-func log2Range(i int) (low, high uint64) {
-	low = (uint64(1) << i) >> 1
-	high = (uint64(1) << i) - 1
-	if i >= 64 {
-		high = ^uint64(0)
-	}
-	if low == high {
-		low--
-	}
-	return low, high
 }

@@ -3,6 +3,8 @@
 package bpfsys
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -49,6 +51,20 @@ func LookupAll(fd int, keySize, valueSize int, maxEntries int, perCPU bool, poss
 // LookupAllBatch is LookupAll using only batch lookup; it returns an error
 // matching ErrNotSupported when the kernel or map type lacks it.
 func LookupAllBatch(fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
+	return batchAll(MapLookupBatch, fd, keySize, valueSize, maxEntries, perCPU, possibleCPUs)
+}
+
+// LookupAndDeleteAll is LookupAllBatch with batch lookup-and-delete: it
+// empties the map and returns what it removed. Entries BPF programs add
+// meanwhile may stay. It returns an error matching ErrNotSupported when the
+// kernel or map type lacks the command (arrays, kernels before 5.6).
+func LookupAndDeleteAll(fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
+	return batchAll(MapLookupAndDeleteBatch, fd, keySize, valueSize, maxEntries, perCPU, possibleCPUs)
+}
+
+// batchAll runs a batch lookup command until the map says there is no more.
+func batchAll(batch func(fd int, inBatch, outBatch, keys, values []byte, count uint32, flags uint64) (uint32, error),
+	fd int, keySize, valueSize int, maxEntries int, perCPU bool, possibleCPUs int) (keys, values []byte, n int, err error) {
 	possibleCPUs, err = resolveCPUs(perCPU, possibleCPUs)
 	if err != nil {
 		return nil, nil, 0, err
@@ -70,7 +86,7 @@ func LookupAllBatch(fd int, keySize, valueSize int, maxEntries int, perCPU bool,
 			keys = append(keys, make([]byte, capacity*keySize-len(keys))...)
 			values = append(values, make([]byte, capacity*stride-len(values))...)
 		}
-		got, err := MapLookupBatch(fd, inBatch, outBatch, keys[n*keySize:], values[n*stride:], uint32(capacity-n), 0)
+		got, err := batch(fd, inBatch, outBatch, keys[n*keySize:], values[n*stride:], uint32(capacity-n), 0)
 		n += int(got)
 		switch {
 		case err == nil:
@@ -84,6 +100,8 @@ func LookupAllBatch(fd int, keySize, valueSize int, maxEntries int, perCPU bool,
 			continue
 		case inBatch == nil && n == 0 && batchUnsupported(err):
 			return nil, nil, 0, fmt.Errorf("%w: %w", ErrNotSupported, err)
+		case n > 0:
+			return nil, nil, 0, fmt.Errorf("after %d entries: %w", n, err)
 		default:
 			return nil, nil, 0, err
 		}
@@ -251,4 +269,93 @@ func deleteAllNextKey(fd int, keySize int) (int, error) {
 		i++
 	}
 	return deleted, nil
+}
+
+// updateChunk is how many entries one update-batch call of UpdateAll
+// writes.
+const updateChunk = 4096
+
+// UpdateAll stores n entries (keys packed at keySize bytes, values at stride
+// bytes; with a single value of stride bytes, that value under every key)
+// with one update batch per 4096 entries, or one MapUpdate per entry where
+// the kernel or map type has no batch update (LPM tries, kernels before
+// 5.6).
+func UpdateAll(fd int, keys []byte, keySize int, values []byte, stride int, n int) error {
+	batch := true
+	for start := 0; start < n; start += updateChunk {
+		count := min(updateChunk, n-start)
+		kb := keys[start*keySize : (start+count)*keySize]
+		var vb []byte
+		if len(values) == stride {
+			vb = bytes.Repeat(values, count)
+		} else {
+			vb = values[start*stride : (start+count)*stride]
+		}
+		if batch {
+			done, err := MapUpdateBatch(fd, kb, vb, uint32(count), 0)
+			if err == nil {
+				continue
+			}
+			if done != 0 || !batchUnsupported(err) {
+				return err
+			}
+			batch = false
+		}
+		for i := 0; i < count; i++ {
+			if err := MapUpdate(fd, kb[i*keySize:(i+1)*keySize], vb[i*stride:(i+1)*stride], 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ZeroArray writes zeros to every index of an array or per-CPU array of
+// maxEntries values of stride bytes, with UpdateAll.
+func ZeroArray(fd int, maxEntries, stride int) error {
+	for start := 0; start < maxEntries; start += updateChunk {
+		count := min(updateChunk, maxEntries-start)
+		keys := make([]byte, 4*count)
+		for i := range count {
+			binary.NativeEndian.PutUint32(keys[4*i:], uint32(start+i))
+		}
+		if err := UpdateAll(fd, keys, 4, make([]byte, stride), stride, count); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountKeys counts a map's keys by walking them with MapGetNextKey.
+func CountKeys(fd int, keySize int) (int, error) {
+	key := make([]byte, keySize)
+	next := make([]byte, keySize)
+	var prev []byte
+	for n := 0; ; n++ {
+		err := MapGetNextKey(fd, prev, next)
+		if errors.Is(err, ErrKeyNotExist) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		copy(key, next)
+		prev = key
+	}
+}
+
+// DeleteIndexes deletes every index of an array of handles (prog arrays,
+// maps of maps, devmaps, ...), whose slots become empty. Empty slots say
+// ENOENT, which is not an error; sockmaps say EINVAL instead, which
+// einvalEmpty makes not an error either.
+func DeleteIndexes(fd int, maxEntries int, einvalEmpty bool) error {
+	k := make([]byte, 4)
+	for i := range maxEntries {
+		binary.NativeEndian.PutUint32(k, uint32(i))
+		err := MapDelete(fd, k)
+		if err != nil && !errors.Is(err, ErrKeyNotExist) && !(einvalEmpty && errors.Is(err, unix.EINVAL)) {
+			return err
+		}
+	}
+	return nil
 }

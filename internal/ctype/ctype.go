@@ -109,6 +109,9 @@ type Type struct {
 	// dimension, a top-level array's length) or turn it into an Opaque
 	// member named "__raw".
 	Lossy bool
+	// Ext belongs to the package that publishes the type (bcc keeps its
+	// public description here); ctype never reads or writes it.
+	Ext any
 
 	members []member    // as described, with padding and unnamed bitfields
 	lookup  []flatField // every name Field can find, anonymous members flattened
