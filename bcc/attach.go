@@ -268,17 +268,13 @@ func (b *BPF) programLocked(req attachRequest) (int, error) {
 	return f.FD, nil
 }
 
-// attachOptions returns the one options value of a variadic opts
-// parameter, or the zero value; more than one is an error.
+// attachOptions is oneOption with the attach call named in its error.
 func attachOptions[T any](call string, opts []T) (T, error) {
-	var zero T
-	switch len(opts) {
-	case 0:
-		return zero, nil
-	case 1:
-		return opts[0], nil
+	o, err := oneOption(opts)
+	if err != nil {
+		return o, fmt.Errorf("%s: %w", call, err)
 	}
-	return zero, fmt.Errorf("%s: %d options values, want at most 1", call, len(opts))
+	return o, nil
 }
 
 // fdHandle is an attachment held by one descriptor that is not a perf

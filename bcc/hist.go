@@ -75,19 +75,6 @@ type HistSection struct {
 	counts []*big.Int // every slot, for printing
 }
 
-// histOption returns the options of a trailing opts ...HistOptions
-// parameter: the zero value for none, the value for one, an error for
-// more.
-func histOption(opts []HistOptions) (HistOptions, error) {
-	if len(opts) > 1 {
-		return HistOptions{}, fmt.Errorf("bcc: %d HistOptions values, want at most one", len(opts))
-	}
-	if len(opts) == 0 {
-		return HistOptions{}, nil
-	}
-	return opts[0], nil
-}
-
 // Histogram reads the table as BCC's print_*_hist functions do and returns
 // its histograms: one for an integer key (the slot), one per bucket for a
 // struct key of (bucket, slot), in the order BucketSortFn gives or else in
@@ -95,7 +82,7 @@ func histOption(opts []HistOptions) (HistOptions, error) {
 // beyond the scale's last is an error wrapping ErrKeyNotExist, as BCC
 // raises IndexError. opts takes zero or one HistOptions.
 func (t *Table) Histogram(scale HistScale, opts ...HistOptions) ([]HistSection, error) {
-	o, err := histOption(opts)
+	o, err := oneOption(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +205,7 @@ func (t *Table) PrintLinearHist(w io.Writer, valType string, opts ...HistOptions
 }
 
 func (t *Table) printHist(w io.Writer, valType string, opts []HistOptions, scale HistScale, print func(io.Writer, []*big.Int, string, bool)) error {
-	o, err := histOption(opts)
+	o, err := oneOption(opts)
 	if err != nil {
 		return err
 	}
@@ -249,7 +236,7 @@ func (t *Table) printHist(w io.Writer, valType string, opts []HistOptions, scale
 // for that dict, separators included. StripLeadingZero does not apply, as
 // in BCC.
 func (t *Table) PrintJSONHist(w io.Writer, valType string, opts ...HistOptions) error {
-	o, err := histOption(opts)
+	o, err := oneOption(opts)
 	if err != nil {
 		return err
 	}
