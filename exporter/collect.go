@@ -1,0 +1,249 @@
+package exporter
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// series is one label set's aggregate within a scrape (or, for event
+// counters, since start).
+type series struct {
+	labels []string
+	value  float64
+	counts []uint64 // histograms: per bucket
+	total  uint64   // histograms: every observation, +Inf
+	sum    float64
+	hasSum bool // the sum came from sum_slot
+}
+
+// aggregator merges entries whose labels decode alike (two call sites in
+// one function under ksym, say) and enforces the series limit.
+type aggregator struct {
+	r       *metricReader
+	series  map[string]*series
+	order   []*series
+	labels  []string        // scratch
+	key     strings.Builder // scratch
+	dropped int
+	errs    map[string]int // decoder name -> errors
+}
+
+func newAggregator(r *metricReader, sizeHint int) *aggregator {
+	n := len(r.labels)
+	if r.cpuLabel {
+		n++
+	}
+	return &aggregator{r: r, series: make(map[string]*series, min(sizeHint, r.maxSeries)), labels: make([]string, n)}
+}
+
+// find returns the series of root's labels (plus cpu when cpu >= 0), nil
+// when the entry is dropped (regexp, decoder error, series limit).
+func (a *aggregator) find(root value, cpu int) *series {
+	a.key.Reset()
+	for i, l := range a.r.labels {
+		s, err := l.read(root)
+		if err != nil {
+			if !errors.Is(err, errDrop) {
+				if a.errs == nil {
+					a.errs = map[string]int{}
+				}
+				var le *labelError
+				name := "unknown"
+				if errors.As(err, &le) {
+					name = le.decoder
+				}
+				a.errs[name]++
+			}
+			return nil
+		}
+		a.labels[i] = s
+		a.key.WriteString(s)
+		a.key.WriteByte(0xff)
+	}
+	if cpu >= 0 {
+		s := strconv.Itoa(cpu)
+		a.labels[len(a.labels)-1] = s
+		a.key.WriteString(s)
+	}
+	if s, ok := a.series[a.key.String()]; ok {
+		return s
+	}
+	if len(a.series) >= a.r.maxSeries {
+		a.dropped++
+		return nil
+	}
+	s := &series{labels: append([]string(nil), a.labels...)}
+	if a.r.m.kind == kindHistogram {
+		s.counts = make([]uint64, len(a.r.bounds))
+	}
+	a.series[strings.Clone(a.key.String())] = s
+	a.order = append(a.order, s)
+	return s
+}
+
+// addHistogram adds count observations of slot to s.
+func (r *metricReader) addHistogram(s *series, slot uint64, count uint64) {
+	if r.sumSlot >= 0 && slot == uint64(r.sumSlot) {
+		s.sum += float64(count)
+		s.hasSum = true
+		return
+	}
+	s.total += count
+	if i := r.slotIndex(slot); i >= 0 {
+		s.counts[i] += count
+		if !s.hasSum {
+			s.sum += float64(count) * r.lower(slot)
+		}
+	} else if !s.hasSum {
+		s.sum += float64(count) * r.lower(slot)
+	}
+}
+
+// collectTable reads the metric's table once and sends its series.
+func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetrics) {
+	entries, err := readTable(r.table.table)
+	if err != nil {
+		self.readErrors.WithLabelValues(r.m.Name).Inc()
+		return
+	}
+	a := newAggregator(r, len(entries))
+	hist := r.m.kind == kindHistogram
+	for i := range entries {
+		e := &entries[i]
+		if e.perCPU != nil && r.cpuLabel {
+			for cpu, v := range e.perCPU {
+				if s := a.find(e.key, cpu); s != nil {
+					r.add(s, e.key, v, hist)
+				}
+			}
+			continue
+		}
+		s := a.find(e.key, -1)
+		if s == nil {
+			continue
+		}
+		if e.perCPU != nil {
+			for _, v := range e.perCPU {
+				r.add(s, e.key, v, hist)
+			}
+		} else {
+			r.add(s, e.key, e.val, hist)
+		}
+	}
+	r.emit(ch, a.order)
+	a.report(self)
+}
+
+func (r *metricReader) add(s *series, key, v value, hist bool) {
+	if hist {
+		r.addHistogram(s, pathValue(key, r.slotPath).Uint64(), v.Uint64())
+		return
+	}
+	s.value += numeric(pathValue(v, r.valuePath))
+}
+
+func (a *aggregator) report(self *selfMetrics) {
+	if a.dropped > 0 {
+		self.dropped.WithLabelValues(a.r.m.Name).Add(float64(a.dropped))
+	}
+	for name, n := range a.errs {
+		self.decoderErrors.WithLabelValues(a.r.m.Name, name).Add(float64(n))
+	}
+}
+
+// emit sends the series as constant metrics.
+func (r *metricReader) emit(ch chan<- prometheus.Metric, all []*series) {
+	for _, s := range all {
+		if r.m.kind == kindHistogram {
+			buckets := make(map[float64]uint64, len(r.bounds))
+			var cum uint64
+			for i, b := range r.bounds {
+				cum += s.counts[i]
+				buckets[b] = cum
+			}
+			ch <- prometheus.MustNewConstHistogram(r.desc, s.total, s.sum, buckets, s.labels...)
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(r.desc, r.valueType, s.value, s.labels...)
+	}
+}
+
+// eventCounter counts events of a perf or ring buffer by their labels, in
+// user space; its series live until the program is closed.
+type eventCounter struct {
+	r  *metricReader
+	mu sync.Mutex
+	a  *aggregator
+}
+
+func newEventCounter(r *metricReader) *eventCounter {
+	return &eventCounter{r: r, a: newAggregator(r, 64)}
+}
+
+// count adds one event.
+func (c *eventCounter) count(ev value, self *selfMetrics) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.a.find(ev, -1)
+	if s != nil {
+		if c.r.hasValue {
+			s.value += numeric(pathValue(ev, c.r.valuePath))
+		} else {
+			s.value++
+		}
+	}
+	if c.a.dropped > 0 || c.a.errs != nil {
+		c.a.report(self)
+		c.a.dropped, c.a.errs = 0, nil
+	}
+}
+
+func (c *eventCounter) collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.r.emit(ch, c.a.order)
+}
+
+// selfMetrics are the exporter's own metrics.
+type selfMetrics struct {
+	programs       prometheus.Gauge
+	compileErrors  *prometheus.CounterVec
+	attachErrors   *prometheus.CounterVec
+	scrapeDuration *prometheus.GaugeVec
+	readErrors     *prometheus.CounterVec
+	decoderErrors  *prometheus.CounterVec
+	dropped        *prometheus.CounterVec
+	lostEvents     *prometheus.CounterVec
+	events         *prometheus.CounterVec
+}
+
+func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
+	const ns = "gobcc_exporter"
+	s := &selfMetrics{
+		programs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "programs_enabled",
+			Help: "Programs compiled, attached and exported."}),
+		compileErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "compile_errors_total",
+			Help: "Programs that failed to compile or load, or whose configuration did not fit them."}, []string{"program"}),
+		attachErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "attach_errors_total",
+			Help: "Programs that failed to attach."}, []string{"program"}),
+		scrapeDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "scrape_duration_seconds",
+			Help: "Time the last scrape took to read and decode a program's tables."}, []string{"program"}),
+		readErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "table_read_errors_total",
+			Help: "Scrapes that could not read a metric's table."}, []string{"metric"}),
+		decoderErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "decoder_errors_total",
+			Help: "Entries left out because a label decoder failed."}, []string{"metric", "decoder"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "series_dropped_total",
+			Help: "Entries left out because their metric reached max_series."}, []string{"metric"}),
+		lostEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "lost_events_total",
+			Help: "Events the kernel dropped because a perf or ring buffer was full."}, []string{"program", "table"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_total",
+			Help: "Events read from perf and ring buffers."}, []string{"program", "table"}),
+	}
+	reg.MustRegister(s.programs, s.compileErrors, s.attachErrors, s.scrapeDuration, s.readErrors,
+		s.decoderErrors, s.dropped, s.lostEvents, s.events)
+	return s
+}

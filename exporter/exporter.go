@@ -1,0 +1,285 @@
+// Package exporter serves BCC programs' tables to Prometheus: the library
+// behind "gobcc export".
+//
+// Each program is a BPF C file compiled through libbcc with a YAML
+// configuration (LoadConfig) naming the metrics read from its tables. A
+// metric of a hash or array table is read at scrape time with batch
+// lookups; a counter of a perf or ring buffer counts events in user space.
+// An Exporter holds the programs, is a prometheus.Collector source through
+// Registry, and serves /metrics and /healthz through Handler. Close
+// detaches and frees everything.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gobcc/gobcc/bcc"
+)
+
+// ErrClosed is returned by AddProgram after Close.
+var ErrClosed = errors.New("exporter closed")
+
+// Options configure an Exporter.
+type Options struct {
+	// Compile says how programs are compiled.
+	Compile CompileOptions
+	// Logger receives event-reader errors; default slog.Default().
+	Logger *slog.Logger
+	// NoProcessMetrics leaves out the Go runtime and process collectors
+	// (go_*, process_*).
+	NoProcessMetrics bool
+}
+
+// Exporter holds the exported programs and their metrics. Its methods are
+// safe for concurrent use; the caller must Close it.
+type Exporter struct {
+	opts Options
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	self *selfMetrics
+
+	mu       sync.Mutex
+	programs []*program
+	closed   bool
+}
+
+// New returns an Exporter with no programs.
+func New(opts Options) *Exporter {
+	reg := prometheus.NewRegistry()
+	if !opts.NoProcessMetrics {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Exporter{opts: opts, log: log, reg: reg, self: newSelfMetrics(reg)}
+}
+
+// Registry is the registry holding every metric, the exporter's own
+// included. It belongs to the Exporter.
+func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
+
+// program is one compiled and attached program with its metrics.
+type program struct {
+	name     string
+	b        *bcc.BPF
+	readers  []*metricReader
+	counters []*eventCounter
+	self     *selfMetrics
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// AddProgram compiles src, checks cfg against its tables, attaches it and
+// exports its metrics. name labels the exporter's own metrics. Errors:
+// configuration mistakes wrap ErrConfig (as *ConfigError with line and
+// field) and are found before anything is attached; compile and verifier
+// errors are bcc's (*bcc.CompileError, *bcc.VerifierError). On error
+// nothing of the program is left behind.
+func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	b, err := compileProgram(src, e.opts.Compile)
+	if err != nil {
+		e.self.compileErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	tables := describeTables(b)
+	syms, err := newSymbols(b)
+	if err != nil {
+		e.self.compileErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: kernel symbols: %w", name, err)
+	}
+	readers, err := checkConfig(cfg, tables, &decoderEnv{syms: syms, tables: tables})
+	if err != nil {
+		e.self.compileErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: %w", name, err)
+	}
+	if _, err := attachProgram(b); err != nil {
+		e.self.attachErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: %w", name, err)
+	}
+	p := &program{name: name, b: b, self: e.self}
+	byTable := map[*tableDesc][]*eventCounter{}
+	for _, r := range readers {
+		if r.table.class == classEvents {
+			c := newEventCounter(r)
+			p.counters = append(p.counters, c)
+			byTable[r.table] = append(byTable[r.table], c)
+		} else {
+			p.readers = append(p.readers, r)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	for d, counters := range byTable {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.readEvents(ctx, d, counters, e.log)
+		}()
+	}
+	if err := e.reg.Register(p); err != nil {
+		p.stop()
+		return fmt.Errorf("program %s: %w", name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		e.reg.Unregister(p)
+		p.stop()
+		return ErrClosed
+	}
+	e.programs = append(e.programs, p)
+	e.self.programs.Set(float64(len(e.programs)))
+	return nil
+}
+
+// readEvents feeds a table's events to its counters until ctx is done.
+func (p *program) readEvents(ctx context.Context, d *tableDesc, counters []*eventCounter, log *slog.Logger) {
+	lost := p.self.lostEvents.WithLabelValues(p.name, d.name)
+	total := p.self.events.WithLabelValues(p.name, d.name)
+	for ev, err := range readEvents(ctx, d.table) {
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("reading events stopped", "program", p.name, "table", d.name, "err", err)
+			}
+			return
+		}
+		if ev.lost > 0 {
+			lost.Add(float64(ev.lost))
+			continue
+		}
+		v, err := decodeEvent(d.table, ev.data)
+		if err != nil {
+			for _, c := range counters {
+				p.self.decoderErrors.WithLabelValues(c.r.m.Name, "event").Inc()
+			}
+			continue
+		}
+		total.Inc()
+		for _, c := range counters {
+			c.count(v, p.self)
+		}
+	}
+}
+
+// stop ends the event readers and closes the program (detaching it).
+func (p *program) stop() error {
+	p.cancel()
+	p.wg.Wait()
+	return p.b.Close()
+}
+
+// Describe sends nothing: the program's metrics are unchecked, their
+// descriptions known only from the configuration.
+func (p *program) Describe(chan<- *prometheus.Desc) {}
+
+// Collect reads the program's tables and sends their series.
+func (p *program) Collect(ch chan<- prometheus.Metric) {
+	start := time.Now()
+	for _, r := range p.readers {
+		r.collectTable(ch, p.self)
+	}
+	for _, c := range p.counters {
+		c.collect(ch)
+	}
+	p.self.scrapeDuration.WithLabelValues(p.name).Set(time.Since(start).Seconds())
+}
+
+// Programs returns the names of the programs exported.
+func (e *Exporter) Programs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	for _, p := range e.programs {
+		names = append(names, p.name)
+	}
+	return names
+}
+
+// Close detaches every program, stops the event readers and frees the
+// programs. It is idempotent.
+func (e *Exporter) Close() error {
+	e.mu.Lock()
+	programs := e.programs
+	e.programs = nil
+	e.closed = true
+	e.mu.Unlock()
+	var errs []error
+	for _, p := range programs {
+		e.reg.Unregister(p)
+		errs = append(errs, p.stop())
+	}
+	e.self.programs.Set(0)
+	return errors.Join(errs...)
+}
+
+// Handler serves /metrics (the registry, in every format Prometheus
+// negotiates) and /healthz (200 while at least one program is exported,
+// 503 otherwise).
+func (e *Exporter) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          e.reg,
+		EnableOpenMetrics: true,
+	}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if len(e.Programs()) == 0 {
+			http.Error(w, "no programs exported", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "gobcc exporter: /metrics, /healthz")
+	})
+	return mux
+}
+
+// Serve serves Handler on ln until ctx is done, then shuts the server down
+// (waiting up to five seconds for scrapes in progress). It does not close
+// the Exporter. It closes ln.
+func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
