@@ -280,6 +280,7 @@ func (c *Config) buckets(m *Metric, d *tableDesc, r *metricReader) error {
 	if m.BucketMultiplier != nil {
 		mult = *m.BucketMultiplier
 	}
+	scale := scaler(mult)
 	if m.SumSlot != nil {
 		r.sumSlot = *m.SumSlot
 	}
@@ -290,7 +291,7 @@ func (c *Config) buckets(m *Metric, d *tableDesc, r *metricReader) error {
 				return c.errorf(m.pos.at("bucket_keys"), m.path+".bucket_keys", "%v is not a slot value (a non-negative integer)", k)
 			}
 			r.fixedIndex[uint64(k)] = i
-			r.bounds = append(r.bounds, k*mult)
+			r.bounds = append(r.bounds, scale(k))
 		}
 		keys := m.BucketKeys
 		r.lower = func(slot uint64) float64 {
@@ -298,7 +299,7 @@ func (c *Config) buckets(m *Metric, d *tableDesc, r *metricReader) error {
 			if i == 0 {
 				return 0
 			}
-			return keys[i-1] * mult
+			return scale(keys[i-1])
 		}
 		return nil
 	}
@@ -327,9 +328,9 @@ func (c *Config) buckets(m *Metric, d *tableDesc, r *metricReader) error {
 	}
 	for s := r.slotMin; s <= r.slotMax; s++ {
 		if m.BucketType == BucketExp2 {
-			r.bounds = append(r.bounds, exp2Upper(s)*mult)
+			r.bounds = append(r.bounds, scale(exp2Upper(s)))
 		} else {
-			r.bounds = append(r.bounds, float64(s)*mult)
+			r.bounds = append(r.bounds, scale(float64(s)))
 		}
 	}
 	if m.BucketType == BucketExp2 {
@@ -337,12 +338,22 @@ func (c *Config) buckets(m *Metric, d *tableDesc, r *metricReader) error {
 			if slot == 0 {
 				return 0
 			}
-			return math.Ldexp(1, int(slot)-1) * mult
+			return scale(math.Ldexp(1, int(slot)-1))
 		}
 	} else {
-		r.lower = func(slot uint64) float64 { return float64(slot) * mult }
+		r.lower = func(slot uint64) float64 { return scale(float64(slot)) }
 	}
 	return nil
+}
+
+// scaler multiplies by mult, dividing by its inverse when that is an
+// integer: 15 × 1e-6 is 1.4999999999999999e-05 in floating point, 15 / 1e6
+// is 1.5e-05, and bucket bounds are label values people read.
+func scaler(mult float64) func(float64) float64 {
+	if inv := 1 / mult; inv > 1 && inv == math.Round(inv) {
+		return func(x float64) float64 { return x / inv }
+	}
+	return func(x float64) float64 { return x * mult }
 }
 
 // exp2Upper is the largest integer BCC's log2 slot s holds: slot 0 holds

@@ -147,6 +147,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newTablesCommand(g),
 		newDoctorCommand(g),
 		newVersionCommand(g),
+		newExportCommand(g),
 	)
 	return root, g
 }
