@@ -1,0 +1,236 @@
+package exporter
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gobcc/gobcc/bcc"
+	itestutil "github.com/gobcc/gobcc/internal/testutil"
+)
+
+const collectProg = `
+BPF_HASH(calls, u64, u64);
+BPF_HISTOGRAM(dist, int, 8);
+struct hkey { u32 op; u64 slot; };
+BPF_HASH(lat, struct hkey, u64);
+struct skey { u32 nr; s32 err; char comm[16]; u32 dev; u32 ip; u64 flags; };
+BPF_HASH(sys, struct skey, u64);
+BPF_PERCPU_ARRAY(pc, u64, 2);
+BPF_HASH(many, u32, u64, 100);
+`
+
+const collectConfig = `
+metrics:
+  counters:
+    - name: calls_total
+      help: calls by function
+      table: calls
+      labels:
+        - name: function
+          decoders: [ksym]
+    - name: sys_total
+      help: syscalls
+      table: sys
+      labels:
+        - name: syscall
+          field: nr
+          decoders: [syscall]
+        - name: errno
+          field: err
+          decoders: [errno]
+        - name: comm
+          field: comm
+          decoders:
+            - name: regexp
+              regexps: ['^(gobcc)-.*$']
+        - name: dev
+          field: dev
+          decoders: [majorminor]
+        - name: ip
+          field: ip
+          decoders: [inet_ip]
+        - name: flags
+          field: flags
+          decoders: [hex]
+    - name: percpu_total
+      help: summed over CPUs
+      table: pc
+      labels:
+        - name: index
+    - name: percpu_by_cpu_total
+      help: by CPU
+      table: pc
+      per_cpu: label
+      labels:
+        - name: index
+          decoders:
+            - name: static_map
+              static_map: {"0": zero, "1": one}
+    - name: many_total
+      help: limited
+      table: many
+      max_series: 3
+      labels:
+        - name: key
+  histograms:
+    - name: dist_seconds
+      help: log2 histogram
+      table: dist
+      bucket_multiplier: 0.001
+    - name: lat_ops
+      help: linear histogram by op
+      table: lat
+      bucket_type: linear
+      bucket_min: 1
+      bucket_max: 3
+      labels:
+        - name: op
+          field: op
+          decoders:
+            - name: static_map
+              static_map: {"1": read}
+              allow_unknown: true
+`
+
+// newTestExporter exports prog with cfg; tables are filled by the test.
+func newTestExporter(t *testing.T, prog, config string) (*Exporter, *bcc.BPF) {
+	t.Helper()
+	itestutil.RequireRoot(t)
+	src := filepath.Join(t.TempDir(), "p.c")
+	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig("p.yaml", []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{NoProcessMetrics: true})
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := e.AddProgram("p", src, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e, e.programs[0].b
+}
+
+func update(t *testing.T, b *bcc.BPF, table string, key, val any) {
+	t.Helper()
+	tb, err := b.Table(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Update(key, val); err != nil {
+		t.Fatalf("update %s[%v]: %v", table, key, err)
+	}
+}
+
+func TestCollectRealTables(t *testing.T) {
+	e, b := newTestExporter(t, collectProg, collectConfig)
+	vfsRead, err := b.KsymName("vfs_read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two call sites in one function add up to one series.
+	update(t, b, "calls", vfsRead, 3)
+	update(t, b, "calls", vfsRead+4, 4)
+	// slots: 0 -> 1, 1 -> 2, 3 -> 4 (values 4..7), 7 -> 1; the sum is
+	// estimated from each slot's lower bound: 0 + 2×1 + 4×4 + 1×64 = 82.
+	for slot, n := range map[int]int{0: 1, 1: 2, 3: 4, 7: 1} {
+		update(t, b, "dist", slot, n)
+	}
+	// op 1 (read): slot 0 (below bucket_min: first bucket), 2, 9 (+Inf).
+	update(t, b, "lat", map[string]any{"op": 1, "slot": 0}, 1)
+	update(t, b, "lat", map[string]any{"op": 1, "slot": 2}, 2)
+	update(t, b, "lat", map[string]any{"op": 1, "slot": 9}, 3)
+	update(t, b, "lat", map[string]any{"op": 7, "slot": 3}, 5)
+	update(t, b, "sys", map[string]any{"nr": 0, "err": -2, "comm": "gobcc-x", "dev": 8<<20 | 1, "ip": []byte{10, 0, 0, 1}, "flags": 255}, 6)
+	update(t, b, "sys", map[string]any{"nr": 1, "err": 0, "comm": "other", "dev": 0, "ip": []byte{0, 0, 0, 0}, "flags": 0}, 9) // dropped by the regexp
+	update(t, b, "pc", 1, 5) // 5 on every CPU
+	for i := range 5 {
+		update(t, b, "many", i, 1)
+	}
+	pc, err := b.Table("pc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ncpu := pc.PossibleCPUs()
+
+	want := `
+# HELP calls_total calls by function
+# TYPE calls_total counter
+calls_total{function="vfs_read"} 7
+# HELP dist_seconds log2 histogram
+# TYPE dist_seconds histogram
+dist_seconds_bucket{le="0"} 1
+dist_seconds_bucket{le="0.001"} 3
+dist_seconds_bucket{le="0.003"} 3
+dist_seconds_bucket{le="0.007"} 7
+dist_seconds_bucket{le="0.015"} 7
+dist_seconds_bucket{le="0.031"} 7
+dist_seconds_bucket{le="0.063"} 7
+dist_seconds_bucket{le="0.127"} 8
+dist_seconds_bucket{le="+Inf"} 8
+dist_seconds_sum 0.082
+dist_seconds_count 8
+# HELP lat_ops linear histogram by op
+# TYPE lat_ops histogram
+lat_ops_bucket{op="read",le="1"} 1
+lat_ops_bucket{op="read",le="2"} 3
+lat_ops_bucket{op="read",le="3"} 3
+lat_ops_bucket{op="read",le="+Inf"} 6
+lat_ops_sum 31
+lat_ops_count{op="read"} 6
+lat_ops_bucket{op="7",le="1"} 0
+lat_ops_bucket{op="7",le="2"} 0
+lat_ops_bucket{op="7",le="3"} 5
+lat_ops_bucket{op="7",le="+Inf"} 5
+lat_ops_sum{op="7"} 15
+lat_ops_count{op="7"} 5
+# HELP sys_total syscalls
+# TYPE sys_total counter
+sys_total{comm="gobcc",dev="8:1",errno="ENOENT",flags="0xff",ip="10.0.0.1",syscall="read"} 6
+`
+	// lat_ops_sum of op "read" has its label too; fix the line above.
+	want = strings.Replace(want, "lat_ops_sum 31\n", `lat_ops_sum{op="read"} 31`+"\n", 1)
+	if err := testutil.CollectAndCompare(e.programs[0], strings.NewReader(want), "calls_total", "dist_seconds", "lat_ops", "sys_total"); err != nil {
+		t.Error(err)
+	}
+
+	// Per-CPU: summed, and by CPU with a static_map label.
+	var sb strings.Builder
+	sb.WriteString("# HELP percpu_total summed over CPUs\n# TYPE percpu_total counter\n")
+	sb.WriteString("percpu_total{index=\"0\"} 0\npercpu_total{index=\"1\"} " + strconv.Itoa(5*ncpu) + "\n")
+	if err := testutil.CollectAndCompare(e.programs[0], strings.NewReader(sb.String()), "percpu_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(e.programs[0], "percpu_by_cpu_total"); n != 2*ncpu {
+		t.Errorf("percpu_by_cpu_total has %d series, want %d", n, 2*ncpu)
+	}
+
+	// The series limit keeps 3 of 5 and counts 2 dropped per scrape.
+	if n := testutil.CollectAndCount(e.programs[0], "many_total"); n != 3 {
+		t.Errorf("many_total has %d series, want 3", n)
+	}
+	before := testutil.ToFloat64(e.self.dropped.WithLabelValues("many_total"))
+	testutil.CollectAndCount(e.programs[0], "many_total")
+	if d := testutil.ToFloat64(e.self.dropped.WithLabelValues("many_total")) - before; d != 2 {
+		t.Errorf("a scrape dropped %v series of many_total, want 2", d)
+	}
+
+	// The exposition lints clean (names, help, units).
+	problems, err := testutil.CollectAndLint(e.programs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
