@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ type series struct {
 	total  uint64   // histograms: every observation, +Inf
 	sum    float64
 	hasSum bool // the sum came from sum_slot
+
+	gen    uint64 // table metrics: the scrape that last fed it
+	mapKey string // table metrics: its key in tableState.byLabels
 }
 
 // aggregator merges entries whose labels decode alike (two call sites in
@@ -110,19 +114,26 @@ func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetri
 		self.readErrors.WithLabelValues(r.m.Name).Inc()
 		return
 	}
-	a := newAggregator(r, len(entries))
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	if r.state == nil {
+		r.state = newTableState(r)
+	}
+	st := r.state
+	st.gen++
+	st.live, st.touched, st.dropped, st.errs = 0, 0, 0, nil
 	hist := r.m.kind == kindHistogram
 	for i := range entries {
 		e := &entries[i]
 		if e.perCPU != nil && r.cpuLabel {
 			for cpu, v := range e.perCPU {
-				if s := a.find(e.key, cpu); s != nil {
+				if s := st.lookup(r, e.key, cpu); s != nil {
 					r.add(s, e.key, v, hist)
 				}
 			}
 			continue
 		}
-		s := a.find(e.key, -1)
+		s := st.lookup(r, e.key, -1)
 		if s == nil {
 			continue
 		}
@@ -134,8 +145,13 @@ func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetri
 			r.add(s, e.key, e.val, hist)
 		}
 	}
-	r.emit(ch, a.order)
-	a.report(self)
+	r.emit(ch, st.finish(r))
+	if st.dropped > 0 {
+		self.dropped.WithLabelValues(r.m.Name).Add(float64(st.dropped))
+	}
+	for name, n := range st.errs {
+		self.decoderErrors.WithLabelValues(r.m.Name, name).Add(float64(n))
+	}
 }
 
 func (r *metricReader) add(s *series, key, v value, hist bool) {
@@ -172,6 +188,32 @@ func (r *metricReader) emit(ch chan<- prometheus.Metric, all []*series) {
 	}
 }
 
+// sortSeries sorts series as the registry's Gather sorts metrics (label
+// values in label-name order): its sort then finds them in order, which
+// for a table of 100k entries saves a sixth of the scrape.
+func (r *metricReader) sortSeries(all []*series) {
+	order := r.sortOrder()
+	slices.SortFunc(all, func(a, b *series) int {
+		for _, i := range order {
+			if c := strings.Compare(a.labels[i], b.labels[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// sortOrder is the label indexes in label-name order.
+func (r *metricReader) sortOrder() []int {
+	names := r.labelNames()
+	order := make([]int, len(names))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	return order
+}
+
 // eventCounter counts events of a perf or ring buffer by their labels, in
 // user space; its series live until the program is closed.
 type eventCounter struct {
@@ -205,6 +247,7 @@ func (c *eventCounter) count(ev value, self *selfMetrics) {
 func (c *eventCounter) collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.r.sortSeries(c.a.order)
 	c.r.emit(ch, c.a.order)
 }
 

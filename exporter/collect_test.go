@@ -153,7 +153,7 @@ func TestCollectRealTables(t *testing.T) {
 	update(t, b, "lat", map[string]any{"op": 7, "slot": 3}, 5)
 	update(t, b, "sys", map[string]any{"nr": 0, "err": -2, "comm": "gobcc-x", "dev": 8<<20 | 1, "ip": []byte{10, 0, 0, 1}, "flags": 255}, 6)
 	update(t, b, "sys", map[string]any{"nr": 1, "err": 0, "comm": "other", "dev": 0, "ip": []byte{0, 0, 0, 0}, "flags": 0}, 9) // dropped by the regexp
-	update(t, b, "pc", 1, 5) // 5 on every CPU
+	update(t, b, "pc", 1, 5)                                                                                                   // 5 on every CPU
 	for i := range 5 {
 		update(t, b, "many", i, 1)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,6 +70,9 @@ type metricReader struct {
 	fixedIndex map[uint64]int
 	sumSlot    int // -1 without
 	lower      func(slot uint64) float64
+
+	stateMu sync.Mutex
+	state   *tableState // table metrics, from the first scrape
 }
 
 // checkConfig checks a configuration against a compiled program's tables
