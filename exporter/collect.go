@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // series is one label set's aggregate within a scrape (or, for event
@@ -20,8 +21,9 @@ type series struct {
 	sum    float64
 	hasSum bool // the sum came from sum_slot
 
-	gen    uint64 // table metrics: the scrape that last fed it
-	mapKey string // table metrics: its key in tableState.byLabels
+	pairs  []*dto.LabelPair // made at the first emit
+	gen    uint64           // table metrics: the scrape that last fed it
+	mapKey string           // table metrics: its key in tableState.byLabels
 }
 
 // aggregator merges entries whose labels decode alike (two call sites in
@@ -120,20 +122,19 @@ func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetri
 		r.state = newTableState(r)
 	}
 	st := r.state
-	st.gen++
-	st.live, st.touched, st.dropped, st.errs = 0, 0, 0, nil
+	st.begin(r.table.key.Size)
 	hist := r.m.kind == kindHistogram
 	for i := range entries {
 		e := &entries[i]
 		if e.perCPU != nil && r.cpuLabel {
 			for cpu, v := range e.perCPU {
-				if s := st.lookup(r, e.key, cpu); s != nil {
+				if s := st.lookup(r, i, e.key, cpu); s != nil {
 					r.add(s, e.key, v, hist)
 				}
 			}
 			continue
 		}
-		s := st.lookup(r, e.key, -1)
+		s := st.lookup(r, i, e.key, -1)
 		if s == nil {
 			continue
 		}
@@ -184,8 +185,36 @@ func (r *metricReader) emit(ch chan<- prometheus.Metric, all []*series) {
 			ch <- prometheus.MustNewConstHistogram(r.desc, s.total, s.sum, buckets, s.labels...)
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(r.desc, r.valueType, s.value, s.labels...)
+		if s.pairs == nil {
+			s.pairs = prometheus.MakeLabelPairs(r.desc, s.labels)
+		}
+		ch <- &sample{desc: r.desc, pairs: s.pairs, value: s.value, gauge: r.valueType == prometheus.GaugeValue}
 	}
+}
+
+// sample is one counter or gauge value of a scrape. It shares its series'
+// label pairs, made once (prometheus.MustNewConstMetric would make them
+// again for every series of every scrape); the registry only reads them.
+type sample struct {
+	desc  *prometheus.Desc
+	pairs []*dto.LabelPair
+	value float64
+	gauge bool
+}
+
+// Desc returns the metric's description.
+func (s *sample) Desc() *prometheus.Desc { return s.desc }
+
+// Write fills m with the sample.
+func (s *sample) Write(m *dto.Metric) error {
+	m.Label = s.pairs
+	v := s.value
+	if s.gauge {
+		m.Gauge = &dto.Gauge{Value: &v}
+	} else {
+		m.Counter = &dto.Counter{Value: &v}
+	}
+	return nil
 }
 
 // sortSeries sorts series as the registry's Gather sorts metrics (label

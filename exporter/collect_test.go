@@ -225,6 +225,28 @@ sys_total{comm="gobcc",dev="8:1",errno="ENOENT",flags="0xff",ip="10.0.0.1",sysca
 		t.Errorf("a scrape dropped %v series of many_total, want 2", d)
 	}
 
+	// Between scrapes the table changes: remembered keys must not keep
+	// stale series, new keys must appear.
+	calls, err := b.Table("calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := calls.Delete(vfsRead + 4); err != nil {
+		t.Fatal(err)
+	}
+	vfsWrite, err := b.KsymName("vfs_write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, b, "calls", vfsWrite+1, 2)
+	want = "# HELP calls_total calls by function\n# TYPE calls_total counter\n" +
+		"calls_total{function=\"vfs_read\"} 3\ncalls_total{function=\"vfs_write\"} 2\n"
+	for range 2 {
+		if err := testutil.CollectAndCompare(e.programs[0], strings.NewReader(want), "calls_total"); err != nil {
+			t.Error(err)
+		}
+	}
+
 	// The exposition lints clean (names, help, units).
 	problems, err := testutil.CollectAndLint(e.programs[0])
 	if err != nil {

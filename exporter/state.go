@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
@@ -24,25 +23,33 @@ var stableDecoders = map[string]bool{
 // map lookup instead of decoding its labels. Keys and series not seen in a
 // scrape are forgotten at its end, so the state follows the table's size.
 type tableState struct {
-	mu       sync.Mutex // one scrape at a time per metric
-	gen      uint64
-	byLabels map[string]*series
-	byKey    map[string]*keyRef // nil when a decoder is not stable
-	order    []*series
-	dirty    bool // order needs rebuilding
+	mu        sync.Mutex // one scrape at a time per metric
+	gen       uint64
+	byLabels  map[string]*series
+	cacheable bool // every decoder is stable: remember keys' series
+	// The previous scrape's keys (concatenated) and their series (nil:
+	// not remembered, dropped: left out by a regexp), in the order the
+	// table returned them: a table that did not change returns the same
+	// order, so the key at index i is compared with the one before at i,
+	// a sequential scan; byKey, built from them on the first mismatch,
+	// finds keys that moved.
+	prevKeys, curKeys     []byte
+	prevSeries, curSeries []*series
+	keySize               int
+	byKey                 map[string]*series
+	order                 []*series
+	dirty                 bool // order needs rebuilding
 
 	// Per scrape.
-	live, touched, dropped int
-	errs                   map[string]int
-	labels                 []string
-	key                    strings.Builder
-	raw                    []byte
+	live, dropped int
+	errs          map[string]int
+	labels        []string
+	key           strings.Builder
+	raw           []byte
 }
 
-type keyRef struct {
-	s   *series
-	gen uint64
-}
+// dropped marks a remembered key whose entry a regexp decoder left out.
+var dropped = &series{}
 
 func newTableState(r *metricReader) *tableState {
 	st := &tableState{byLabels: map[string]*series{}}
@@ -52,9 +59,7 @@ func newTableState(r *metricReader) *tableState {
 			cacheable = cacheable && stableDecoders[n]
 		}
 	}
-	if cacheable {
-		st.byKey = map[string]*keyRef{}
-	}
+	st.cacheable = cacheable
 	n := len(r.labels)
 	if r.cpuLabel {
 		n++
@@ -80,53 +85,101 @@ func (st *tableState) use(r *metricReader, s *series) *series {
 	return s
 }
 
-// lookup returns the series of an entry's key (and CPU, when cpu >= 0),
-// nil when the entry is left out.
-func (st *tableState) lookup(r *metricReader, key value, cpu int) *series {
-	if st.byKey != nil {
-		st.raw = append(st.raw[:0], key.Bytes()...)
-		if cpu >= 0 {
-			st.raw = binary.LittleEndian.AppendUint32(st.raw, uint32(cpu))
-		}
-		if ref, ok := st.byKey[string(st.raw)]; ok {
-			if ref.gen != st.gen {
-				ref.gen = st.gen
-				st.touched++
+// begin starts a scrape of a table whose keys are keySize bytes.
+func (st *tableState) begin(keySize int) {
+	st.gen++
+	st.live, st.dropped, st.errs = 0, 0, nil
+	if keySize != st.keySize {
+		st.prevKeys, st.prevSeries = nil, nil
+	}
+	st.keySize = keySize
+	st.byKey = nil
+	st.curKeys, st.curSeries = st.curKeys[:0], st.curSeries[:0]
+}
+
+// remembered returns the series the previous scrape found for key, which
+// the table returned at index i (only for cacheable states).
+func (st *tableState) remembered(i int, raw []byte) (*series, bool) {
+	ks := st.keySize
+	if i < len(st.prevSeries) && string(st.prevKeys[i*ks:(i+1)*ks]) == string(raw) {
+		s := st.prevSeries[i]
+		return s, s != nil
+	}
+	if st.byKey == nil {
+		st.byKey = make(map[string]*series, len(st.prevSeries))
+		for j, s := range st.prevSeries {
+			if s != nil {
+				st.byKey[string(st.prevKeys[j*ks:(j+1)*ks])] = s
 			}
-			return st.use(r, ref.s)
 		}
 	}
+	s, ok := st.byKey[string(raw)]
+	return s, ok
+}
+
+// lookup returns the series of the entry at index i (its key, and its
+// CPU when cpu >= 0), nil when the entry is left out.
+func (st *tableState) lookup(r *metricReader, i int, key value, cpu int) *series {
+	remember := st.cacheable && cpu < 0
+	var raw []byte
+	if remember {
+		raw = key.Bytes()
+		st.curKeys = append(st.curKeys, raw...)
+		if s, ok := st.remembered(i, raw); ok {
+			st.curSeries = append(st.curSeries, s)
+			if s == dropped {
+				return nil
+			}
+			return st.use(r, s)
+		}
+	}
+	s, drop := st.find(r, key, cpu)
+	if remember {
+		switch {
+		case drop:
+			st.curSeries = append(st.curSeries, dropped)
+		default:
+			st.curSeries = append(st.curSeries, s) // nil: decoder error or limit, decoded again
+		}
+	}
+	return s
+}
+
+// find decodes key's labels and returns their series; drop reports a
+// regexp decoder leaving the entry out.
+func (st *tableState) find(r *metricReader, key value, cpu int) (s *series, drop bool) {
 	st.key.Reset()
 	for i, l := range r.labels {
-		s, err := l.read(key)
+		text, err := l.read(key)
 		if err != nil {
-			if !errors.Is(err, errDrop) {
-				if st.errs == nil {
-					st.errs = map[string]int{}
-				}
-				name := "unknown"
-				var le *labelError
-				if errors.As(err, &le) {
-					name = le.decoder
-				}
-				st.errs[name]++
+			if errors.Is(err, errDrop) {
+				return nil, true
 			}
-			return nil
+			if st.errs == nil {
+				st.errs = map[string]int{}
+			}
+			name := "unknown"
+			var le *labelError
+			if errors.As(err, &le) {
+				name = le.decoder
+			}
+			st.errs[name]++
+			return nil, false
 		}
-		st.labels[i] = s
-		st.key.WriteString(s)
+		st.labels[i] = text
+		st.key.WriteString(text)
 		st.key.WriteByte(0xff)
 	}
 	if cpu >= 0 {
-		s := itoa(cpu)
-		st.labels[len(st.labels)-1] = s
-		st.key.WriteString(s)
+		text := itoa(cpu)
+		st.labels[len(st.labels)-1] = text
+		st.key.WriteString(text)
 	}
 	s, ok := st.byLabels[st.key.String()]
 	if !ok {
 		if st.live >= r.maxSeries {
 			st.dropped++
-			return nil
+			return nil, false
 		}
 		s = &series{labels: slices.Clone(st.labels), mapKey: strings.Clone(st.key.String())}
 		if r.m.kind == kindHistogram {
@@ -135,12 +188,7 @@ func (st *tableState) lookup(r *metricReader, key value, cpu int) *series {
 		st.byLabels[s.mapKey] = s
 		st.dirty = true
 	}
-	s = st.use(r, s)
-	if s != nil && st.byKey != nil {
-		st.byKey[string(st.raw)] = &keyRef{s: s, gen: st.gen}
-		st.touched++
-	}
-	return s
+	return st.use(r, s), false
 }
 
 // finish forgets what this scrape did not see and returns the series in
@@ -154,13 +202,16 @@ func (st *tableState) finish(r *metricReader) []*series {
 		}
 		st.dirty = true
 	}
-	if st.byKey != nil && st.touched < len(st.byKey) {
-		for k, ref := range st.byKey {
-			if ref.gen != st.gen || ref.s.gen != st.gen {
-				delete(st.byKey, k)
-			}
+	// This scrape's keys are the next one's; series forgotten above must
+	// not be found through them.
+	for i, s := range st.curSeries {
+		if s != nil && s != dropped && s.gen != st.gen {
+			st.curSeries[i] = nil
 		}
 	}
+	st.prevKeys, st.curKeys = st.curKeys, st.prevKeys
+	st.prevSeries, st.curSeries = st.curSeries, st.prevSeries
+	st.byKey = nil
 	if st.dirty {
 		st.order = st.order[:0]
 		for _, s := range st.byLabels {
