@@ -148,6 +148,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newDoctorCommand(g),
 		newVersionCommand(g),
 		newExportCommand(g),
+		newGenDocsCommand(),
 	)
 	return root, g
 }
