@@ -145,25 +145,11 @@ func describeTables(b *bcc.BPF) map[string]*tableDesc {
 }
 
 // entry is one table entry: a key and its value, or its per-CPU values.
-type entry struct {
-	key    value
-	val    value
-	perCPU []value
-}
+type entry = bcc.Item
 
 // readTable reads every entry with batch lookups (falling back to a key
 // walk where the kernel has no batch operations).
-func readTable(t *bcc.Table) ([]entry, error) {
-	items, err := t.Items()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]entry, len(items))
-	for i, it := range items {
-		out[i] = entry{key: it.Key, val: it.Value, perCPU: it.PerCPU}
-	}
-	return out, nil
-}
+func readTable(t *bcc.Table) ([]entry, error) { return t.Items() }
 
 // symbols resolves kernel and user addresses and stacks.
 type symbols struct {

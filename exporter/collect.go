@@ -126,24 +126,24 @@ func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetri
 	hist := r.m.kind == kindHistogram
 	for i := range entries {
 		e := &entries[i]
-		if e.perCPU != nil && r.cpuLabel {
-			for cpu, v := range e.perCPU {
-				if s := st.lookup(r, i, e.key, cpu); s != nil {
-					r.add(s, e.key, v, hist)
+		if e.PerCPU != nil && r.cpuLabel {
+			for cpu, v := range e.PerCPU {
+				if s := st.lookup(r, i, e.Key, cpu); s != nil {
+					r.add(s, e.Key, v, hist)
 				}
 			}
 			continue
 		}
-		s := st.lookup(r, i, e.key, -1)
+		s := st.lookup(r, i, e.Key, -1)
 		if s == nil {
 			continue
 		}
-		if e.perCPU != nil {
-			for _, v := range e.perCPU {
-				r.add(s, e.key, v, hist)
+		if e.PerCPU != nil {
+			for _, v := range e.PerCPU {
+				r.add(s, e.Key, v, hist)
 			}
 		} else {
-			r.add(s, e.key, e.val, hist)
+			r.add(s, e.Key, e.Value, hist)
 		}
 	}
 	r.emit(ch, st.finish(r))

@@ -142,13 +142,14 @@ func newDecoder(d *Decoder, env *decoderEnv, pidPath []int) (decodeFunc, error) 
 	case DecoderString:
 		return func(in decoderInput) (string, error) { return in.text(), nil }, nil
 	case DecoderKsym:
-		cache := newSymCache()
+		// No cache of its own: table metrics remember each key's series
+		// between scrapes, so a key is resolved once while it stays.
 		return func(in decoderInput) (string, error) {
 			addr, err := in.integer()
 			if err != nil {
 				return "", err
 			}
-			return cache.get(addr, env.syms.ksym), nil
+			return env.syms.ksym(addr), nil
 		}, nil
 	case DecoderUsym:
 		return func(in decoderInput) (string, error) {
@@ -305,33 +306,6 @@ func pathValue(v value, path []int) value {
 		v = v.FieldAt(i)
 	}
 	return v
-}
-
-// symCache remembers symbol names of addresses across scrapes: a table's
-// keys change little between scrapes and a lookup costs a binary search.
-// It is emptied when it grows past symCacheMax, so it cannot grow without
-// bound on a table whose keys keep changing.
-type symCache struct {
-	mu sync.Mutex
-	m  map[uint64]string
-}
-
-const symCacheMax = 1 << 20
-
-func newSymCache() *symCache { return &symCache{m: map[uint64]string{}} }
-
-func (c *symCache) get(addr uint64, resolve func(uint64) string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.m[addr]; ok {
-		return s
-	}
-	if len(c.m) >= symCacheMax {
-		clear(c.m)
-	}
-	s := resolve(addr)
-	c.m[addr] = s
-	return s
 }
 
 // cgroupNames maps cgroup v2 ids (the cgroup directory's inode number, as
