@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/gobcc/gobcc/bcc"
 	itestutil "github.com/gobcc/gobcc/internal/testutil"
@@ -247,6 +249,12 @@ sys_total{comm="gobcc",dev="8:1",errno="ENOENT",flags="0xff",ip="10.0.0.1",sysca
 		}
 	}
 
+	// Handler's Gather builds the same families as the registry does
+	// from the Collector.
+	if a, b := exposition(t, e.Registry()), exposition(t, e); a != b {
+		t.Errorf("Gather differs from the registry:\n--- registry\n%s\n--- Gather\n%s", a, b)
+	}
+
 	// The exposition lints clean (names, help, units).
 	problems, err := testutil.CollectAndLint(e.programs[0])
 	if err != nil {
@@ -255,4 +263,24 @@ sys_total{comm="gobcc",dev="8:1",errno="ENOENT",flags="0xff",ip="10.0.0.1",sysca
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
+}
+
+// exposition is the text format of g's program metrics (not the
+// exporter's own, whose durations change between calls).
+func exposition(t *testing.T, g prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "gobcc_exporter_") {
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToText(&sb, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sb.String()
 }

@@ -17,12 +17,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gobcc/gobcc/bcc"
 )
@@ -44,31 +47,37 @@ type Options struct {
 // Exporter holds the exported programs and their metrics. Its methods are
 // safe for concurrent use; the caller must Close it.
 type Exporter struct {
-	opts Options
-	log  *slog.Logger
-	reg  *prometheus.Registry
-	self *selfMetrics
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry // everything, through the Collector path
+	selfReg *prometheus.Registry // the exporter's own metrics and Go's
+	self    *selfMetrics
 
 	mu       sync.Mutex
 	programs []*program
+	names    map[string]string // metric name -> program
 	closed   bool
 }
 
 // New returns an Exporter with no programs.
 func New(opts Options) *Exporter {
-	reg := prometheus.NewRegistry()
+	reg, selfReg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	if !opts.NoProcessMetrics {
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		for _, r := range []*prometheus.Registry{reg, selfReg} {
+			r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		}
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Exporter{opts: opts, log: log, reg: reg, self: newSelfMetrics(reg)}
+	return &Exporter{opts: opts, log: log, reg: reg, selfReg: selfReg, self: newSelfMetrics(reg, selfReg)}
 }
 
-// Registry is the registry holding every metric, the exporter's own
-// included. It belongs to the Exporter.
+// Registry is a registry holding every metric, the exporter's own
+// included, each program as a prometheus.Collector (to embed the programs'
+// metrics elsewhere). It belongs to the Exporter. Handler serves the same
+// metrics through Gather, which is faster on large tables.
 func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 
 // program is one compiled and attached program with its metrics.
@@ -151,6 +160,20 @@ func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
 		p.stop()
 		return ErrClosed
 	}
+	if e.names == nil {
+		e.names = map[string]string{}
+	}
+	for _, r := range readers {
+		if other, ok := e.names[r.m.Name]; ok {
+			e.reg.Unregister(p)
+			p.stop()
+			e.self.compileErrors.WithLabelValues(name).Inc()
+			return fmt.Errorf("program %s: %w", name, cfg.errorf(r.m.pos.at("name"), r.m.path+".name", "metric %q is already exported by program %s", r.m.Name, other))
+		}
+	}
+	for _, r := range readers {
+		e.names[r.m.Name] = name
+	}
 	e.programs = append(e.programs, p)
 	e.self.programs.Set(float64(len(e.programs)))
 	return nil
@@ -208,6 +231,39 @@ func (p *program) Collect(ch chan<- prometheus.Metric) {
 	p.self.scrapeDuration.WithLabelValues(p.name).Set(time.Since(start).Seconds())
 }
 
+// Gather returns every metric family: the exporter's own and Go's from a
+// registry, the programs' built directly from their tables (see
+// metricReader.family), sorted by name. It implements prometheus.Gatherer.
+func (e *Exporter) Gather() ([]*dto.MetricFamily, error) {
+	mfs, err := e.selfReg.Gather()
+	e.mu.Lock()
+	programs := slices.Clone(e.programs)
+	e.mu.Unlock()
+	for _, p := range programs {
+		mfs = append(mfs, p.families()...)
+	}
+	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return mfs, err
+}
+
+// families reads the program's tables and returns their metric families.
+func (p *program) families() []*dto.MetricFamily {
+	start := time.Now()
+	var mfs []*dto.MetricFamily
+	for _, r := range p.readers {
+		if mf := r.familyTable(p.self); mf != nil {
+			mfs = append(mfs, mf)
+		}
+	}
+	for _, c := range p.counters {
+		if mf := c.family(); mf != nil {
+			mfs = append(mfs, mf)
+		}
+	}
+	p.self.scrapeDuration.WithLabelValues(p.name).Set(time.Since(start).Seconds())
+	return mfs
+}
+
 // Programs returns the names of the programs exported.
 func (e *Exporter) Programs() []string {
 	e.mu.Lock()
@@ -225,6 +281,7 @@ func (e *Exporter) Close() error {
 	e.mu.Lock()
 	programs := e.programs
 	e.programs = nil
+	e.names = nil
 	e.closed = true
 	e.mu.Unlock()
 	var errs []error
@@ -241,9 +298,9 @@ func (e *Exporter) Close() error {
 // 503 otherwise).
 func (e *Exporter) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{
+	mux.Handle("/metrics", promhttp.HandlerFor(e, promhttp.HandlerOpts{
 		ErrorHandling:     promhttp.ContinueOnError,
-		Registry:          e.reg,
+		Registry:          e.selfReg,
 		EnableOpenMetrics: true,
 	}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,7 @@ func (e *labelError) Unwrap() error { return e.err }
 type metricReader struct {
 	m         *Metric
 	desc      *prometheus.Desc
+	help      string
 	table     *tableDesc
 	labels    []*labelReader
 	valuePath []int // nil with countEvents
@@ -270,6 +271,7 @@ func (c *Config) newReader(m *Metric, tables map[string]*tableDesc, env *decoder
 	if help == "" {
 		help = fmt.Sprintf("%s from BCC table %s", m.Name, m.Table)
 	}
+	r.help = help
 	r.desc = prometheus.NewDesc(m.Name, help, names, nil)
 	return r, nil
 }
