@@ -19,10 +19,11 @@ go_rss=$(metric rss-MB)
 go_peak=$(metric rss-peak-MB)
 go_last=$(metric rss-last-MB)
 py_ms=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["median_ms"])' "$py_out")
+py_cpu=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_ms"])' "$py_out")
 py_growth=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["rss_last_kb"]-d["rss_first_kb"])' "$py_out")
 echo "gobcc:      $go_out"
 echo "BCC Python: $py_out"
-awk -v g="$go_ms" -v c="$go_cpu" -v p="$py_ms" -v gr="$go_rss" -v gp="$go_peak" -v gl="$go_last" -v pg="$py_growth" -v n="$py_scrapes" 'BEGIN {
-  printf "scrape of 100k entries with ksym: gobcc %.1f ms (%.1f ms CPU), BCC Python %.1f ms: %.1fx\n", g, c, p, p/g
+awk -v g="$go_ms" -v c="$go_cpu" -v p="$py_ms" -v pc="$py_cpu" -v gr="$go_rss" -v gp="$go_peak" -v gl="$go_last" -v pg="$py_growth" -v n="$py_scrapes" 'BEGIN {
+  printf "scrape of 100k entries with ksym: gobcc %.1f ms, BCC Python %.1f ms: %.1fx (CPU: %.1f ms against %.1f ms, %.1fx)\n", g, p, p/g, c, pc, pc/c
   printf "RSS: gobcc %.1f MB after the first scrape, peak %.1f MB, %.1f MB after 100 more; BCC Python +%d KB after %d\n", gr, gp, gl, pg, n
 }'

@@ -6,7 +6,7 @@ exporter/bench_test.go does (call sites spread evenly over the kernel's
 text), then times SCRAPES scrapes done the way a Python exporter would:
 items(), b.ksym() of each key, call sites of one function summed, and the
 same Prometheus text exposition gobcc serves. Prints one JSON line:
-median and mean milliseconds per scrape, series, RSS after the first and
+median and mean milliseconds per scrape, mean CPU milliseconds, series, RSS after the first and
 the last scrape.
 """
 import ctypes as ct
@@ -59,18 +59,21 @@ def main():
     table.items_update_batch(keys, values)
 
     times = []
+    cpu = []
     rss_first = 0
     series = 0
     for i in range(SCRAPES):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         text, series = scrape(b, table)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         if i == 0:
             rss_first = rss_kb()
     print(json.dumps({
         "scrapes": SCRAPES,
         "median_ms": round(statistics.median(times), 1),
         "mean_ms": round(statistics.mean(times), 1),
+        "cpu_ms": round(statistics.mean(cpu), 1),
         "series": series,
         "rss_first_kb": rss_first,
         "rss_last_kb": rss_kb(),
