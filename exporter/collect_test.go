@@ -1,6 +1,8 @@
 package exporter
 
 import (
+	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -283,4 +285,47 @@ func exposition(t *testing.T, g prometheus.Gatherer) string {
 		}
 	}
 	return sb.String()
+}
+
+// TestCloseDetachesAndStops: after Close no program is exported, /healthz
+// says so, event readers have ended and AddProgram refuses.
+func TestCloseDetachesAndStops(t *testing.T) {
+	itestutil.RequireRoot(t)
+	cfg, err := LoadConfig("testdata/getppid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{NoProcessMetrics: true, Compile: CompileOptions{CFlags: []string{"-DTARGET=1", "-DGETPPID_NR=110"}}})
+	if err := e.AddProgram("getppid", "testdata/getppid.c", cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := e.programs[0]
+	if n := p.b.NumOpenTracepoints(); n != 2 {
+		t.Errorf("%d tracepoints attached, want 2", n)
+	}
+	rec := httptest.NewRecorder()
+	e.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != 200 {
+		t.Errorf("/healthz before Close: %d", rec.Code)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.b.NumOpenTracepoints(); n != 0 {
+		t.Errorf("%d tracepoints still attached after Close", n)
+	}
+	if _, err := p.b.Table("events"); err == nil {
+		t.Error("program still open after Close")
+	}
+	rec = httptest.NewRecorder()
+	e.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != 503 {
+		t.Errorf("/healthz after Close: %d, want 503", rec.Code)
+	}
+	if err := e.AddProgram("again", "testdata/getppid.c", cfg); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddProgram after Close: %v, want ErrClosed", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 }

@@ -31,6 +31,7 @@ type ConfigError struct {
 	Err error
 }
 
+// Error reads "file:line: field: cause".
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -345,7 +346,7 @@ func LoadConfig(path string) (*Config, error) {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // ParseConfig parses and checks configuration text; file names it in
-// errors.
+// errors. The Config belongs to the caller; AddProgram only reads it.
 func ParseConfig(file string, data []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -59,7 +59,8 @@ type Exporter struct {
 	closed   bool
 }
 
-// New returns an Exporter with no programs.
+// New returns an Exporter with no programs. The caller owns it and must
+// Close it, which detaches and frees every program added.
 func New(opts Options) *Exporter {
 	reg, selfReg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	if !opts.NoProcessMetrics {
