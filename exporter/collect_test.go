@@ -329,3 +329,50 @@ func TestCloseDetachesAndStops(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestConcurrentScrapes gathers from several goroutines through both paths
+// while the table changes (run with -race); every scrape sees whole
+// series.
+func TestConcurrentScrapes(t *testing.T) {
+	e, b := newTestExporter(t, collectProg, collectConfig)
+	vfsRead, err := b.KsymName("vfs_read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := b.Table("calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			if err := calls.Update(vfsRead+uint64(i%8), i); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 8)
+	for g := range 4 {
+		go func() {
+			var gather prometheus.Gatherer = e
+			if g%2 == 1 {
+				gather = e.Registry()
+			}
+			for range 20 {
+				if _, err := gather.Gather(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+}
