@@ -2,12 +2,15 @@ package exporter
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -375,4 +378,73 @@ func TestConcurrentScrapes(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestStackSymbolAndCgroupDecoders: kstack, ustack and usym name the
+// functions of a child's getppid() calls, cgroup its cgroup's path.
+func TestStackSymbolAndCgroupDecoders(t *testing.T) {
+	itestutil.RequireRoot(t)
+	const calls = 10
+	pid, release := startChild(t, calls, true)
+	cfg, err := LoadConfig("testdata/stacks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{NoProcessMetrics: true, Compile: CompileOptions{CFlags: []string{
+		"-DTARGET=" + strconv.Itoa(pid), "-DGETPPID_NR=" + strconv.Itoa(syscall.SYS_GETPPID)}}})
+	defer e.Close()
+	if err := e.AddProgram("stacks", "testdata/stacks.c", cfg); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	cgroup, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantCgroup string // the v2 hierarchy's line, "0::PATH"
+	for line := range strings.SplitSeq(string(cgroup), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			wantCgroup = p
+		}
+	}
+	var total float64
+	for range 50 {
+		mfs, err := e.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total = 0
+		for _, mf := range mfs {
+			if mf.GetName() != "getppid_stacks_total" {
+				continue
+			}
+			for _, m := range mf.Metric {
+				total += m.GetCounter().GetValue()
+				labels := map[string]string{}
+				for _, l := range m.Label {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if total == calls {
+					t.Logf("labels: %v", labels)
+					if !strings.Contains(labels["kstack"], "do_syscall_64") {
+						t.Errorf("kstack %q lacks do_syscall_64", labels["kstack"])
+					}
+					if !strings.Contains(labels["ustack"], "runtime.main") {
+						t.Errorf("ustack %q lacks runtime.main", labels["ustack"])
+					}
+					if !strings.HasPrefix(labels["function"], "syscall.") && !strings.HasPrefix(labels["function"], "internal/runtime/syscall.") {
+						t.Errorf("usym of the address getppid returns to: %q, want a syscall function", labels["function"])
+					}
+					if labels["cgroup"] != wantCgroup {
+						t.Errorf("cgroup %q, want %q", labels["cgroup"], wantCgroup)
+					}
+				}
+			}
+		}
+		if total == calls {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("saw %v calls, want %d", total, calls)
 }

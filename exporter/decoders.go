@@ -266,7 +266,7 @@ func newDecoder(d *Decoder, env *decoderEnv, pidPath []int) (decodeFunc, error) 
 			return "syscall_" + strconv.FormatUint(n, 10), nil
 		}, nil
 	case DecoderCgroup:
-		cg := newCgroupNames("/sys/fs/cgroup")
+		cg := newCgroupNames(cgroup2Mount())
 		return func(in decoderInput) (string, error) {
 			id, err := in.integer()
 			if err != nil {
@@ -306,6 +306,23 @@ func pathValue(v value, path []int) value {
 		v = v.FieldAt(i)
 	}
 	return v
+}
+
+// cgroup2Mount is where the cgroup v2 hierarchy is mounted (ids from
+// bpf_get_current_cgroup_id are its directories' inodes): /sys/fs/cgroup
+// on a unified system, /sys/fs/cgroup/unified on a hybrid one.
+func cgroup2Mount() string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err == nil {
+		for line := range strings.SplitSeq(string(data), "\n") {
+			// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE ...
+			pre, post, ok := strings.Cut(line, " - ")
+			if fields := strings.Fields(pre); ok && len(fields) >= 5 && strings.HasPrefix(post, "cgroup2 ") {
+				return fields[4]
+			}
+		}
+	}
+	return "/sys/fs/cgroup"
 }
 
 // cgroupNames maps cgroup v2 ids (the cgroup directory's inode number, as

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,29 +21,18 @@ import (
 	itestutil "github.com/gobcc/gobcc/internal/testutil"
 )
 
-// childEnv makes the test binary a child that waits for a line on
-// standard input, then calls getppid() the given number of times.
-const childEnv = "GOBCC_EXPORTER_TEST_GETPPID"
-
-func init() {
-	n, err := strconv.Atoi(os.Getenv(childEnv))
-	if err != nil {
-		return
-	}
-	var b [1]byte
-	os.Stdin.Read(b[:])
-	runtime.LockOSThread()
-	for range n {
-		syscall.Getppid()
-	}
-	os.Exit(0)
-}
-
-// startChild starts the getppid child, blocked until release is called.
-func startChild(t *testing.T, n int) (pid int, release func()) {
+// startChild builds and starts testdata/getppidchild, which calls
+// getppid() n times when release is called. With stay it lives on until
+// the test ends, so that its addresses can be resolved; without, release
+// waits for it to exit.
+func startChild(t *testing.T, n int, stay bool) (pid int, release func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", childEnv, n))
+	bin := filepath.Join(t.TempDir(), "getppidchild")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/getppidchild")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the child: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, strconv.Itoa(n))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -52,12 +40,14 @@ func startChild(t *testing.T, n int) (pid int, release func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
 	return cmd.Process.Pid, func() {
 		stdin.Write([]byte("\n"))
-		stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("child: %v", err)
+		if !stay {
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("child: %v", err)
+			}
 		}
 	}
 }
@@ -187,7 +177,7 @@ func query(addr, q string) (map[string]float64, error) {
 func TestPrometheusScrapesExporter(t *testing.T) {
 	itestutil.RequireRoot(t)
 	const calls = 1234
-	pid, release := startChild(t, calls)
+	pid, release := startChild(t, calls, false)
 
 	e := New(Options{Compile: CompileOptions{CFlags: []string{
 		"-DTARGET=" + strconv.Itoa(pid), "-DGETPPID_NR=" + strconv.Itoa(syscall.SYS_GETPPID)}}})
@@ -267,7 +257,7 @@ func TestPrometheusScrapesExporter(t *testing.T) {
 			return false, err
 		}
 		for labels, v := range r {
-			if !strings.Contains(labels, "comm:exporter.test") {
+			if !strings.Contains(labels, "comm:getppidchild") {
 				return false, fmt.Errorf("event labels %s", labels)
 			}
 			return v == calls, nil
