@@ -5,10 +5,9 @@ package exporter
 // API is still moving; keeping it here keeps the adaptation in one place.
 
 import (
-	"context"
 	"fmt"
-	"iter"
 	"strings"
+	"time"
 
 	"github.com/gobcc/gobcc/bcc"
 )
@@ -171,21 +170,30 @@ func (s *symbols) usym(addr uint64, pid int) string { return s.b.Sym(addr, pid) 
 
 func walkStack(t *bcc.Table, id int64) ([]uint64, error) { return t.Walk(id) }
 
-// event is one record of an events table, or a loss report.
-type event struct {
-	data []byte
-	lost uint64
+// eventReader reads one events table: poll hands waiting records to the
+// callbacks given to openEvents.
+type eventReader struct {
+	poll  func(timeout time.Duration) (int, error)
+	close func() error
 }
 
-// readEvents iterates over an events table's records until ctx is done.
-func readEvents(ctx context.Context, t *bcc.Table) iter.Seq2[event, error] {
-	return func(yield func(event, error) bool) {
-		for ev, err := range t.Events(ctx, bcc.PerfBufferOptions{PageCount: 64}) {
-			if !yield(event{data: ev.Data, lost: ev.Lost}, err) {
-				return
-			}
+// openEvents opens a reader of a BPF_PERF_OUTPUT or BPF_RINGBUF_OUTPUT
+// table at once: a perf buffer must be open before the program runs, or
+// its records have nowhere to go. data is valid only during onData.
+func openEvents(t *bcc.Table, onData func(data []byte), onLost func(n uint64)) (*eventReader, error) {
+	if t.Type() == bcc.MapRingbuf {
+		rb, err := t.OpenRingBuffer(onData)
+		if err != nil {
+			return nil, err
 		}
+		return &eventReader{poll: rb.Poll, close: rb.Close}, nil
 	}
+	pb, err := t.OpenPerfBuffer(func(cpu int, data []byte) { onData(data) },
+		bcc.PerfBufferOptions{PageCount: 64, LostCallback: onLost})
+	if err != nil {
+		return nil, err
+	}
+	return &eventReader{poll: pb.Poll, close: pb.Close}, nil
 }
 
 // decodeEvent decodes one record with the table's event type.

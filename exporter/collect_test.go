@@ -448,3 +448,56 @@ func TestStackSymbolAndCgroupDecoders(t *testing.T) {
 	}
 	t.Fatalf("saw %v calls, want %d", total, calls)
 }
+
+// TestPerfEventCounter counts BPF_PERF_OUTPUT events by their fields.
+func TestPerfEventCounter(t *testing.T) {
+	itestutil.RequireRoot(t)
+	const calls = 500
+	pid, release := startChild(t, calls, false)
+	cfg, err := ParseConfig("perf.yaml", []byte(`
+metrics:
+  counters:
+    - name: getppid_perf_events_total
+      help: getppid() calls seen as perf events
+      table: events
+      labels:
+        - name: syscall
+          field: nr
+          decoders: [syscall]
+    - name: getppid_perf_pid_sum
+      help: the pid field added up per event
+      table: events
+      value: pid
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{NoProcessMetrics: true, Compile: CompileOptions{CFlags: []string{
+		"-DTARGET=" + strconv.Itoa(pid), "-DGETPPID_NR=" + strconv.Itoa(syscall.SYS_GETPPID)}}})
+	defer e.Close()
+	if err := e.AddProgram("perf", "testdata/getppid_perf.c", cfg); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	want := fmt.Sprintf(`
+# HELP getppid_perf_events_total getppid() calls seen as perf events
+# TYPE getppid_perf_events_total counter
+getppid_perf_events_total{syscall="getppid"} %d
+# HELP getppid_perf_pid_sum the pid field added up per event
+# TYPE getppid_perf_pid_sum counter
+getppid_perf_pid_sum %d
+`, calls, calls*pid)
+	var cmpErr error
+	for range 100 {
+		if cmpErr = testutil.GatherAndCompare(e, strings.NewReader(want), "getppid_perf_events_total", "getppid_perf_pid_sum"); cmpErr == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cmpErr != nil {
+		t.Error(cmpErr)
+	}
+	if lost := testutil.ToFloat64(e.self.lostEvents.WithLabelValues("perf", "events")); lost != 0 {
+		t.Errorf("%v events lost", lost)
+	}
+}

@@ -87,6 +87,7 @@ type program struct {
 	b        *bcc.BPF
 	readers  []*metricReader
 	counters []*eventCounter
+	events   []*tableEvents
 	self     *selfMetrics
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -101,9 +102,19 @@ type program struct {
 func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
 	e.mu.Lock()
 	closed := e.closed
+	var dup error
+	for _, m := range cfg.metrics() {
+		if other, ok := e.names[m.Name]; ok && dup == nil {
+			dup = cfg.errorf(m.pos.at("name"), m.path+".name", "metric %q is already exported by program %s", m.Name, other)
+		}
+	}
 	e.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if dup != nil {
+		e.self.compileErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: %w", name, dup)
 	}
 	b, err := compileProgram(src, e.opts.Compile)
 	if err != nil {
@@ -126,10 +137,6 @@ func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
 		e.self.compileErrors.WithLabelValues(name).Inc()
 		return fmt.Errorf("program %s: %w", name, err)
 	}
-	if _, err := attachProgram(b); err != nil {
-		e.self.attachErrors.WithLabelValues(name).Inc()
-		return fmt.Errorf("program %s: %w", name, err)
-	}
 	p := &program{name: name, b: b, self: e.self}
 	byTable := map[*tableDesc][]*eventCounter{}
 	for _, r := range readers {
@@ -141,13 +148,29 @@ func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
 			p.readers = append(p.readers, r)
 		}
 	}
+	// Event readers open before the program attaches, so that no event
+	// is submitted with nowhere to go.
+	for d, counters := range byTable {
+		er, err := p.openEvents(d, counters)
+		if err != nil {
+			p.closeEvents()
+			e.self.attachErrors.WithLabelValues(name).Inc()
+			return fmt.Errorf("program %s: events of %s: %w", name, d.name, err)
+		}
+		p.events = append(p.events, er)
+	}
+	if _, err := attachProgram(b); err != nil {
+		p.closeEvents()
+		e.self.attachErrors.WithLabelValues(name).Inc()
+		return fmt.Errorf("program %s: %w", name, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	for d, counters := range byTable {
+	for _, er := range p.events {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.readEvents(ctx, d, counters, e.log)
+			p.pollEvents(ctx, er, e.log)
 		}()
 	}
 	if err := e.reg.Register(p); err != nil {
@@ -180,40 +203,64 @@ func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
 	return nil
 }
 
-// readEvents feeds a table's events to its counters until ctx is done.
-func (p *program) readEvents(ctx context.Context, d *tableDesc, counters []*eventCounter, log *slog.Logger) {
+// tableEvents is an open events table with its counters.
+type tableEvents struct {
+	d      *tableDesc
+	reader *eventReader
+}
+
+// openEvents opens d's reader; each record is decoded once and counted by
+// every counter of the table.
+func (p *program) openEvents(d *tableDesc, counters []*eventCounter) (*tableEvents, error) {
 	lost := p.self.lostEvents.WithLabelValues(p.name, d.name)
 	total := p.self.events.WithLabelValues(p.name, d.name)
-	for ev, err := range readEvents(ctx, d.table) {
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("reading events stopped", "program", p.name, "table", d.name, "err", err)
-			}
-			return
-		}
-		if ev.lost > 0 {
-			lost.Add(float64(ev.lost))
-			continue
-		}
-		v, err := decodeEvent(d.table, ev.data)
+	onData := func(data []byte) {
+		v, err := decodeEvent(d.table, data)
 		if err != nil {
 			for _, c := range counters {
 				p.self.decoderErrors.WithLabelValues(c.r.m.Name, "event").Inc()
 			}
-			continue
+			return
 		}
 		total.Inc()
 		for _, c := range counters {
 			c.count(v, p.self)
 		}
 	}
+	r, err := openEvents(d.table, onData, func(n uint64) { lost.Add(float64(n)) })
+	if err != nil {
+		return nil, err
+	}
+	return &tableEvents{d: d, reader: r}, nil
+}
+
+// pollEvents reads a table's events until ctx is done.
+func (p *program) pollEvents(ctx context.Context, te *tableEvents, log *slog.Logger) {
+	for ctx.Err() == nil {
+		if _, err := te.reader.poll(100 * time.Millisecond); err != nil {
+			if ctx.Err() == nil {
+				log.Error("reading events stopped", "program", p.name, "table", te.d.name, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// closeEvents closes the event readers (the pollers must have ended).
+func (p *program) closeEvents() error {
+	var errs []error
+	for _, te := range p.events {
+		errs = append(errs, te.reader.close())
+	}
+	p.events = nil
+	return errors.Join(errs...)
 }
 
 // stop ends the event readers and closes the program (detaching it).
 func (p *program) stop() error {
 	p.cancel()
 	p.wg.Wait()
-	return p.b.Close()
+	return errors.Join(p.closeEvents(), p.b.Close())
 }
 
 // Describe sends nothing: the program's metrics are unchecked, their
