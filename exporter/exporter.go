@@ -100,6 +100,10 @@ type program struct {
 // errors are bcc's (*bcc.CompileError, *bcc.VerifierError). On error
 // nothing of the program is left behind.
 func (e *Exporter) AddProgram(name, src string, cfg *Config) (err error) {
+	// Both error counters exist from the start, at 0, so that a rate()
+	// over them sees the first error.
+	e.self.compileErrors.WithLabelValues(name)
+	e.self.attachErrors.WithLabelValues(name)
 	e.mu.Lock()
 	closed := e.closed
 	var dup error
