@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all setup build run test vet parity bench quick clean
+.PHONY: all setup build run test vet parity bench quick clean install deb
 
 all: build
 
@@ -48,3 +48,18 @@ quick:
 
 clean:
 	rm -rf $(BIN)
+
+# Installs the binary, its man pages and shell completions under PREFIX
+# (DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN)/gobcc $(DESTDIR)$(PREFIX)/bin/gobcc
+	$(BIN)/gobcc gen-docs --man $(DESTDIR)$(PREFIX)/share/man/man1 --completions $(BIN)/completions
+	install -D -m 0644 $(BIN)/completions/bash/gobcc $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gobcc
+	install -D -m 0644 $(BIN)/completions/zsh/_gobcc $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_gobcc
+	install -D -m 0644 $(BIN)/completions/fish/gobcc.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gobcc.fish
+
+# A Debian package (bin/gobcc_VERSION_ARCH.deb) built with dpkg-deb:
+# depends on libbpfcc, ships the exporter's systemd unit (not enabled).
+deb: build
+	BIN=$(BIN) bash scripts/deb.sh

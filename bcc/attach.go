@@ -350,8 +350,22 @@ const (
 // _trace_autoload does. The Links stay with the object, which detaches
 // them on Close.
 func (b *BPF) autoAttach() error {
+	_, err := b.AutoAttach()
+	return err
+}
+
+// AutoAttach loads and attaches every function whose name says where it
+// belongs, as New does unless Options.NoAutoAttach is set (BCC's
+// _trace_autoload): tracepoint__CAT__NAME, raw_tracepoint__NAME,
+// kprobe__FN, kretprobe__FN, kfunc__FN, kretfunc__FN, lsm__HOOK. It stops at
+// the first failure, returning the Links attached so far with the error;
+// they stay owned by b. Call it once: a second call fails with
+// ErrAlreadyAttached.
+func (b *BPF) AutoAttach() ([]*Link, error) {
+	var links []*Link
 	for _, f := range b.result.Functions {
 		name := f.Name
+		var l *Link
 		var err error
 		switch {
 		case strings.HasPrefix(name, prefixTracepoint):
@@ -360,25 +374,28 @@ func (b *BPF) autoAttach() error {
 			if !ok {
 				continue
 			}
-			_, err = b.AttachTracepoint(cat+":"+event, name)
+			l, err = b.AttachTracepoint(cat+":"+event, name)
 		case strings.HasPrefix(name, prefixRawTracepoint):
-			_, err = b.AttachRawTracepoint(strings.TrimPrefix(name, prefixRawTracepoint), name)
+			l, err = b.AttachRawTracepoint(strings.TrimPrefix(name, prefixRawTracepoint), name)
 		case strings.HasPrefix(name, prefixKprobe):
-			_, err = b.AttachKprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKprobe)), name)
+			l, err = b.AttachKprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKprobe)), name)
 		case strings.HasPrefix(name, prefixKretprobe):
-			_, err = b.AttachKretprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKretprobe)), name)
+			l, err = b.AttachKretprobe(b.FixSyscallFnName(strings.TrimPrefix(name, prefixKretprobe)), name)
 		case strings.HasPrefix(name, prefixKfunc):
-			_, err = b.AttachKfunc(name)
+			l, err = b.AttachKfunc(name)
 		case strings.HasPrefix(name, prefixKretfunc):
-			_, err = b.AttachKretfunc(name)
+			l, err = b.AttachKretfunc(name)
 		case strings.HasPrefix(name, prefixLSM):
-			_, err = b.AttachLSM(name)
+			l, err = b.AttachLSM(name)
+		default:
+			continue
 		}
 		if err != nil {
-			return err
+			return links, fmt.Errorf("attach %s: %w", name, err)
 		}
+		links = append(links, l)
 	}
-	return nil
+	return links, nil
 }
 
 // AttachTracepoint attaches fnName to the tracepoint tp ("category:event",

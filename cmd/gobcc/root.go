@@ -169,6 +169,8 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newVersionCommand(g),
 		newBuildCommand(g),
 		newCacheCommand(g),
+		newExportCommand(g),
+		newGenDocsCommand(),
 	)
 	// --output/-o on every command but build, whose -o names the object
 	// file it writes (as cc -o does).
