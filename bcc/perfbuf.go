@@ -95,6 +95,7 @@ type PerfBuffer struct {
 	poller    *events.Poller
 	ownPoller bool // a private poller (Events) that Close also closes
 	cpus      []int
+	setup     sync.Mutex // held while opening, so that Close waits
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -151,18 +152,36 @@ func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOption
 		}
 	}
 	pb := &PerfBuffer{table: t, poller: p, ownPoller: ownPoller, cpus: online}
+	// Registered, the buffer can be closed by BPF.Close at any time:
+	// setup keeps that Close waiting until the buffer is complete.
+	pb.setup.Lock()
 	if err := t.b.events.register(t, pb); err != nil {
+		pb.setup.Unlock()
 		return nil, err
 	}
+	err := pb.open(opts, callback)
+	pb.setup.Unlock()
+	if err != nil {
+		pb.Close()
+		return nil, fmt.Errorf("table %s: %w", t.name, err)
+	}
+	return pb, nil
+}
+
+// open opens the rings, stores them in the table and starts reading.
+func (pb *PerfBuffer) open(opts PerfBufferOptions, callback func(int, []byte)) error {
 	var err error
 	pb.reader, err = events.OpenPerfReader(events.PerfConfig{
-		CPUs: online, Pages: opts.PageCount, WakeupEvents: opts.WakeupEvents,
+		CPUs: pb.cpus, Pages: opts.PageCount, WakeupEvents: opts.WakeupEvents,
 		FlushInterval: opts.FlushInterval, MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin,
 		Sample: callback, Lost: opts.LostCallback,
 	})
 	if err != nil {
-		pb.Close()
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
+		return err
+	}
+	fd := pb.table.fdIfOpen()
+	if fd < 0 {
+		return ErrClosed
 	}
 	for _, ring := range pb.reader.Rings() {
 		// The key is the CPU number itself, not the ring's position in
@@ -170,16 +189,11 @@ func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOption
 		// map with the CPU it runs on.
 		key := binary.NativeEndian.AppendUint32(nil, uint32(ring.CPU))
 		val := binary.NativeEndian.AppendUint32(nil, uint32(ring.FD))
-		if err := bpfsys.MapUpdate(t.fd, key, val, 0); err != nil {
-			pb.Close()
-			return nil, fmt.Errorf("table %s: store CPU %d's ring: %w", t.name, ring.CPU, err)
+		if err := bpfsys.MapUpdate(fd, key, val, 0); err != nil {
+			return fmt.Errorf("store CPU %d's ring: %w", ring.CPU, err)
 		}
 	}
-	if err := pb.reader.Start(p); err != nil {
-		pb.Close()
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
-	}
-	return pb, nil
+	return pollErr(pb.reader.Start(pb.poller)) // ErrClosed if BPF.Close came first
 }
 
 // CPUs lists the CPUs that have a ring, ascending.
@@ -214,6 +228,8 @@ func (pb *PerfBuffer) Consume() int {
 // called from a callback. It is idempotent.
 func (pb *PerfBuffer) Close() error {
 	pb.closeOnce.Do(func() {
+		pb.setup.Lock()
+		defer pb.setup.Unlock()
 		var errs []error
 		if pb.reader != nil {
 			// The map holds a reference to each perf event: drop it so

@@ -17,6 +17,7 @@ type RingBuffer struct {
 	reader    *events.RingReader
 	poller    *events.Poller
 	ownPoller bool
+	setup     sync.Mutex // held while opening, so that Close waits
 	closeOnce sync.Once
 }
 
@@ -73,7 +74,11 @@ func (t *Table) openRingBuffer(callback func([]byte), opts RingBufferOptions, p 
 		return nil, ErrClosed
 	}
 	rb := &RingBuffer{table: t, poller: p, ownPoller: ownPoller}
+	// Registered, the buffer can be closed by BPF.Close at any time:
+	// setup keeps that Close waiting until the buffer is complete.
+	rb.setup.Lock()
 	if err := t.b.events.register(t, rb); err != nil {
+		rb.setup.Unlock()
 		return nil, err
 	}
 	var err error
@@ -81,8 +86,9 @@ func (t *Table) openRingBuffer(callback func([]byte), opts RingBufferOptions, p 
 		MapFD: fd, Size: t.maxEntries, MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin, Record: callback,
 	})
 	if err == nil {
-		err = rb.reader.Start(p)
+		err = pollErr(rb.reader.Start(p)) // ErrClosed if BPF.Close came first
 	}
+	rb.setup.Unlock()
 	if err != nil {
 		rb.Close()
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
@@ -114,6 +120,8 @@ func (rb *RingBuffer) Consume() int {
 // from a callback. It is idempotent.
 func (rb *RingBuffer) Close() error {
 	rb.closeOnce.Do(func() {
+		rb.setup.Lock()
+		defer rb.setup.Unlock()
 		if rb.reader != nil {
 			rb.reader.Close()
 		}

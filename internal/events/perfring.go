@@ -80,8 +80,12 @@ func (r *PerfRing) Read(sample func(cpu int, data []byte), lost func(n uint64)) 
 	start := tail
 	size := uint64(len(r.data))
 	reloaded := false
+	// The first bad record seen; its error is built after the loop, out
+	// of the way of the common path.
+	var bad badPerfRecord
 	if head-tail > size {
-		tail, err = r.badHead(head, tail)
+		bad = badPerfRecord{what: badHead, head: head, tail: tail}
+		tail = max(head, tail)
 	}
 	for tail < head {
 		off := tail & r.mask
@@ -90,7 +94,7 @@ func (r *PerfRing) Read(sample func(cpu int, data []byte), lost func(n uint64)) 
 		typ := binary.NativeEndian.Uint32(hdr[0:4])
 		recSize := uint64(binary.NativeEndian.Uint16(hdr[6:8]))
 		if recSize < perfHeaderSize || recSize%8 != 0 || recSize > head-tail {
-			err = fmt.Errorf("%w: perf ring of CPU %d: record of %d bytes at %d, %d bytes written", ErrCorrupt, r.cpu, recSize, tail, head-tail)
+			bad = badPerfRecord{what: badSize, size: recSize, head: head, tail: tail}
 			tail = head
 			break
 		}
@@ -108,19 +112,19 @@ func (r *PerfRing) Read(sample func(cpu int, data []byte), lost func(n uint64)) 
 		switch typ {
 		case perfRecordSample:
 			if len(rec) < perfRawOffset {
-				err = fmt.Errorf("%w: perf ring of CPU %d: %d-byte sample record", ErrCorrupt, r.cpu, len(rec))
+				bad = badPerfRecord{what: badSample, size: recSize, tail: tail}
 				break
 			}
-			raw := uint64(binary.NativeEndian.Uint32(rec[perfHeaderSize:perfRawOffset]))
-			if perfRawOffset+raw > uint64(len(rec)) {
-				err = fmt.Errorf("%w: perf ring of CPU %d: %d raw bytes in a %d-byte sample record", ErrCorrupt, r.cpu, raw, len(rec))
+			raw := int(binary.NativeEndian.Uint32(rec[perfHeaderSize:perfRawOffset]))
+			if perfRawOffset+raw > len(rec) {
+				bad = badPerfRecord{what: badSample, size: recSize, raw: uint64(raw), tail: tail}
 				break
 			}
 			sample(r.cpu, rec[perfRawOffset:perfRawOffset+raw])
 			records++
 		case perfRecordLost:
 			if len(rec) < perfLostSize {
-				err = fmt.Errorf("%w: perf ring of CPU %d: %d-byte lost record", ErrCorrupt, r.cpu, len(rec))
+				bad = badPerfRecord{what: badLost, size: recSize, tail: tail}
 				break
 			}
 			lost(binary.NativeEndian.Uint64(rec[16:24]))
@@ -133,18 +137,42 @@ func (r *PerfRing) Read(sample func(cpu int, data []byte), lost func(n uint64)) 
 			head = atomic.LoadUint64(r.head)
 			reloaded = true
 			if head-tail > size {
-				tail, err = r.badHead(head, tail)
+				bad = badPerfRecord{what: badHead, head: head, tail: tail}
+				tail = max(head, tail)
 			}
 		}
 	}
 	atomic.StoreUint64(r.tail, tail)
+	if bad.what != 0 {
+		err = bad.error(r.cpu, size)
+	}
 	return records, int(tail - start), err
 }
 
-// badHead reports a data_head that is behind data_tail or more than the
-// ring ahead of it, and returns the tail to continue from: data_head when
-// it is ahead (what was written is skipped), else data_tail unchanged.
-func (r *PerfRing) badHead(head, tail uint64) (uint64, error) {
-	err := fmt.Errorf("%w: perf ring of CPU %d: data_head %d, data_tail %d, in a %d-byte ring", ErrCorrupt, r.cpu, head, tail, len(r.data))
-	return max(head, tail), err
+// badPerfRecord describes what a Read found wrong.
+type badPerfRecord struct {
+	what                  int // one of the bad* constants; 0: nothing
+	size, raw, head, tail uint64
+}
+
+const (
+	badHead   = iota + 1 // data_head behind data_tail or more than the ring ahead
+	badSize              // a record's size is impossible
+	badSample            // a sample too short for its raw data
+	badLost              // a loss record too short for its count
+)
+
+func (b badPerfRecord) error(cpu int, ring uint64) error {
+	var what string
+	switch b.what {
+	case badHead:
+		what = fmt.Sprintf("data_head %d, data_tail %d, in a %d-byte ring", b.head, b.tail, ring)
+	case badSize:
+		what = fmt.Sprintf("record of %d bytes at %d, %d bytes written", b.size, b.tail, b.head-b.tail)
+	case badSample:
+		what = fmt.Sprintf("sample record of %d bytes at %d holds %d raw bytes", b.size, b.tail, b.raw)
+	case badLost:
+		what = fmt.Sprintf("loss record of %d bytes at %d", b.size, b.tail)
+	}
+	return fmt.Errorf("%w: perf ring of CPU %d: %s", ErrCorrupt, cpu, what)
 }

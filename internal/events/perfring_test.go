@@ -22,14 +22,14 @@ func alignedBytes(n int) []byte {
 // writes records at its head, wrapping around the end byte by byte, and
 // publishes data_head when told.
 type perfWriter struct {
-	t    *testing.T
+	t    testing.TB
 	meta *unix.PerfEventMmapPage
 	data []byte
 	head uint64 // written so far, published or not
 	ring *PerfRing
 }
 
-func newPerfWriter(t *testing.T, size int) *perfWriter {
+func newPerfWriter(t testing.TB, size int) *perfWriter {
 	t.Helper()
 	meta := alignedBytes(int(unsafe.Sizeof(unix.PerfEventMmapPage{})))
 	data := alignedBytes(size)

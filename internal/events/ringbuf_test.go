@@ -12,7 +12,7 @@ import (
 // data area at both of its places, so a record that wraps around the end
 // reads contiguously from the first.
 type ringWriter struct {
-	t        *testing.T
+	t        testing.TB
 	consumer []byte
 	producer []byte
 	data     []byte
@@ -21,7 +21,7 @@ type ringWriter struct {
 	ring     *RingBuf
 }
 
-func newRingWriter(t *testing.T, size int) *ringWriter {
+func newRingWriter(t testing.TB, size int) *ringWriter {
 	t.Helper()
 	w := &ringWriter{t: t, consumer: alignedBytes(8), producer: alignedBytes(8), data: alignedBytes(2 * size), size: uint64(size)}
 	var err error
