@@ -719,3 +719,25 @@ func settledGoroutines(want int) int {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Optional options are zero or one value: more is an error, before
+// anything is opened.
+func TestOptionsAtMostOne(t *testing.T) {
+	tb := &Table{name: "events"}
+	if _, err := tb.OpenPerfBuffer(func(int, []byte) {}, PerfBufferOptions{}, PerfBufferOptions{}); !errors.Is(err, ErrTooManyOptions) {
+		t.Errorf("OpenPerfBuffer with two options: %v", err)
+	}
+	if _, err := tb.OpenRingBuffer(func([]byte) {}, RingBufferOptions{}, RingBufferOptions{}); !errors.Is(err, ErrTooManyOptions) {
+		t.Errorf("OpenRingBuffer with two options: %v", err)
+	}
+	n := 0
+	for _, err := range tb.Events(context.Background(), PerfBufferOptions{}, PerfBufferOptions{}) {
+		n++
+		if !errors.Is(err, ErrTooManyOptions) {
+			t.Errorf("Events with two options: %v", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("Events with two options yielded %d times, want once", n)
+	}
+}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -169,5 +170,49 @@ func settledGoroutines(want int) int {
 			return g
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// corruptSource is a ring whose every read finds some records and then a
+// corrupt one.
+type corruptSource struct{}
+
+func (corruptSource) consume() (int, int, error) {
+	return 2, 96, fmt.Errorf("%w: test", ErrCorrupt)
+}
+func (corruptSource) pacing() sourcePacing { return sourcePacing{capacity: 4096} }
+
+// A corrupt ring's error reaches the caller of Poll and ConsumeAll, with
+// the records read, and the other rings are still read.
+func TestPollReportsCorruptRing(t *testing.T) {
+	p, err := NewPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var fds [2]int
+	for i := range fds {
+		if fds[i], err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fds[i])
+	}
+	good := &fakeSource{rate: 1000, last: time.Now().Add(-time.Second)}
+	if _, err := p.add(fds[0], corruptSource{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.add(fds[1], good); err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.Poll(0)
+	if !errors.Is(err, ErrCorrupt) || n < 2+1 {
+		t.Errorf("Poll = %d, %v; want the records of both rings and ErrCorrupt", n, err)
+	}
+	n, err = p.ConsumeAll()
+	if !errors.Is(err, ErrCorrupt) || n < 2 {
+		t.Errorf("ConsumeAll = %d, %v; want ErrCorrupt", n, err)
+	}
+	if good.reads.Load() != 2 {
+		t.Errorf("the good ring was read %d times, want 2", good.reads.Load())
 	}
 }
