@@ -16,12 +16,14 @@ var ringEventProg = strings.NewReplacer(
 	"events.perf_submit(args, &d, sizeof(d))", "events.ringbuf_output(&d, sizeof(d), 0)",
 ).Replace(eventProg)
 
-// Records sent as fast as one thread can call getpid all arrive, through
-// both transports with their default settings, and polls read them in
-// batches rather than one wake-up each. The rings are large (1 MiB per
-// CPU, 35 ms or more at the producer's ~600k records/s) so that other work
-// on the machine taking the reader's CPU for a few milliseconds cannot
-// make the test lose records.
+// Records sent as fast as one thread can call getpid arrive or are
+// accounted for as lost, through both transports with their default
+// settings, and polls read them in batches rather than one wake-up each.
+// The rings are large (1 MiB per CPU, 35 ms or more at the producer's
+// ~600k records/s), so that other work taking the reader's CPU for a few
+// milliseconds does not make the test lose records; a machine that keeps
+// the reader off its CPU for longer (other tests at once) does, and the
+// test then checks the loss is exactly accounted for.
 func TestBatchingUnderLoad(t *testing.T) {
 	for _, tc := range []struct{ name, src string }{{"perf", eventProg}, {"ring", ringEventProg}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,20 +67,38 @@ func TestBatchingUnderLoad(t *testing.T) {
 					}
 				}
 			}()
+			// One CPU's ring takes every record, so that the record sent
+			// after the flood lands where any loss happened: the kernel
+			// reports a perf ring's loss just before the next record that
+			// fits.
+			unpin := pinToCPU(t, onlineCPUs(t)[0])
 			unlock := produceFromThisThread(t, b)
 			const n = 200_000
 			for i := 0; i < n; i++ {
 				syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
 			}
-			unlock()
-			sent := stat(t, b, 0)
-			for deadline := time.Now().Add(5 * time.Second); received.Load() < sent && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
+			drained := func() {
+				for deadline := time.Now().Add(10 * time.Second); received.Load() < stat(t, b, 0) && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
 			}
+			drained()
+			syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+			unlock()
+			unpin()
+			drained()
 			close(stop)
 			wg.Wait()
-			if got := received.Load(); got != sent || sent < n || stat(t, b, 1) != 0 || lost() != 0 {
-				t.Fatalf("received %d of %d sent (%d failed in BPF, %d reported lost)", got, sent, stat(t, b, 1), lost())
+			// Whether every record fits depends on the machine letting
+			// the reader run (docs/design-events.md, "What no reader can
+			// beat"), so loss is logged, not failed; that every record is
+			// accounted for does not.
+			sent, failed := stat(t, b, 0), stat(t, b, 1)
+			if got := received.Load(); got != sent || sent+failed < n+1 || (tc.name == "perf" && lost() != failed) {
+				t.Fatalf("received %d of %d sent; %d failed in BPF, %d reported lost", got, sent, failed, lost())
+			}
+			if failed > 0 {
+				t.Logf("LOSS: %d of %d records did not fit (the reader was kept from running)", failed, sent+failed)
 			}
 			// A reader woken per record would read a handful per poll.
 			if perPoll := float64(sent) / float64(busyPolls); perPoll < 20 {
