@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/ctype"
+	"github.com/gobcc/gobcc/internal/events"
 )
 
 // Event is one record read by Table.Events.
@@ -29,21 +30,27 @@ type Event struct {
 // Events reads a BPF_PERF_OUTPUT or BPF_RINGBUF_OUTPUT table as a Go
 // iterator, for code that prefers a loop to callbacks:
 //
-//	for ev, err := range table.Events(ctx, bcc.PerfBufferOptions{}) {
+//	for ev, err := range table.Events(ctx) {
 //		if err != nil { ... }
 //		...
 //	}
 //
-// It opens its own reader (opts apply to perf buffers; of them only
-// MaxBatchDelay and NoSpin to ring buffers), waits for records
+// It opens its own reader (opts, at most one, apply to perf buffers; of
+// them only MaxBatchDelay and NoSpin to ring buffers), waits for records
 // until ctx is done or the loop stops, and frees the reader when the loop
 // ends. Losses arrive as Events with Lost set. When ctx is done the
-// iteration ends without an error; when the BPF object is closed it ends
-// with one wrapping ErrClosed. No goroutine outlives the loop.
-func (t *Table) Events(ctx context.Context, opts PerfBufferOptions) iter.Seq2[Event, error] {
+// iteration ends without an error; any other end is an error yielded to
+// the loop: one wrapping ErrClosed when the BPF object is closed, or the
+// read's error (ErrCorruptRing, say). No goroutine outlives the loop.
+func (t *Table) Events(ctx context.Context, opts ...PerfBufferOptions) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
+		o, err := oneOptions(t, "Events", opts)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
 		var pending []Event
-		p, err := newPoller()
+		p, err := events.NewPoller()
 		if err != nil {
 			yield(Event{}, err)
 			return
@@ -51,40 +58,40 @@ func (t *Table) Events(ctx context.Context, opts PerfBufferOptions) iter.Seq2[Ev
 		var reader interface{ Close() error }
 		switch t.mapType {
 		case MapPerfEventArray:
-			opts.LostCallback = chainLost(opts.LostCallback, func(n uint64) { pending = append(pending, Event{CPU: -1, Lost: n}) })
+			o.LostCallback = chainLost(o.LostCallback, func(n uint64) { pending = append(pending, Event{CPU: -1, Lost: n}) })
 			online, err := bpfsys.OnlineCPUs()
 			if err == nil {
 				reader, err = t.openPerfBuffer(func(cpu int, data []byte) {
 					pending = append(pending, Event{CPU: cpu, Data: append([]byte(nil), data...)})
-				}, opts, p, true, online)
+				}, o, p, true, online)
 			}
 			if err != nil {
-				p.close()
+				p.Close()
 				yield(Event{}, err)
 				return
 			}
 		case MapRingbuf:
 			reader, err = t.openRingBuffer(func(data []byte) {
 				pending = append(pending, Event{CPU: -1, Data: append([]byte(nil), data...)})
-			}, RingBufferOptions{MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin}, p, true)
+			}, RingBufferOptions{MaxBatchDelay: o.MaxBatchDelay, NoSpin: o.NoSpin}, p, true)
 			if err != nil {
-				p.close()
+				p.Close()
 				yield(Event{}, err)
 				return
 			}
 		default:
-			p.close()
+			p.Close()
 			yield(Event{}, fmt.Errorf("table %s is a %s, not a perf or ring buffer: %w", t.name, t.mapType, ErrWrongTableType))
 			return
 		}
 		defer reader.Close()
-		stop := context.AfterFunc(ctx, p.wake)
+		stop := context.AfterFunc(ctx, p.Wake)
 		defer stop()
 		for {
 			if ctx.Err() != nil {
 				return
 			}
-			_, err := p.poll(-1)
+			_, err := p.Poll(-1)
 			for i, ev := range pending {
 				pending[i] = Event{}
 				if !yield(ev, nil) {
@@ -92,12 +99,30 @@ func (t *Table) Events(ctx context.Context, opts PerfBufferOptions) iter.Seq2[Ev
 				}
 			}
 			pending = pending[:0]
-			if err != nil && !errors.Is(err, errWoken) {
+			if err = pollErr(err); err != nil {
 				yield(Event{}, fmt.Errorf("table %s: %w", t.name, err))
 				return
 			}
 		}
 	}
+}
+
+// ErrTooManyOptions means a call that takes an optional options struct
+// (opts ...XxxOptions) was given more than one.
+var ErrTooManyOptions = errors.New("more than one options value")
+
+// oneOptions returns the options of a call taking opts ...O: the zero
+// value when there are none, the one given, or an error wrapping
+// ErrTooManyOptions.
+func oneOptions[O any](t *Table, call string, opts []O) (O, error) {
+	var o O
+	switch len(opts) {
+	case 0:
+		return o, nil
+	case 1:
+		return opts[0], nil
+	}
+	return o, fmt.Errorf("table %s: %s: %d %T values, want at most 1: %w", t.name, call, len(opts), o, ErrTooManyOptions)
 }
 
 func chainLost(user, own func(uint64)) func(uint64) {

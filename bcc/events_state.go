@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/gobcc/gobcc/internal/events"
 )
 
 // eventState tracks a BPF object's event readers: the shared pollers of
@@ -14,20 +16,20 @@ import (
 type eventState struct {
 	mu      sync.Mutex
 	closed  bool
-	perf    *poller
-	ring    *poller
+	perf    *events.Poller
+	ring    *events.Poller
 	readers map[*Table]io.Closer
 }
 
 // poller returns the shared poller in *slot, creating it.
-func (s *eventState) poller(slot **poller) (*poller, error) {
+func (s *eventState) poller(slot **events.Poller) (*events.Poller, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
 	if *slot == nil {
-		p, err := newPoller()
+		p, err := events.NewPoller()
 		if err != nil {
 			return nil, err
 		}
@@ -61,36 +63,47 @@ func (s *eventState) unregister(t *Table, r io.Closer) {
 	}
 }
 
-func (s *eventState) pollKind(slot **poller, timeout time.Duration, kind string) (int, error) {
+func (s *eventState) pollKind(slot **events.Poller, timeout time.Duration, kind string) (int, error) {
 	p, err := s.activePoller(slot, kind)
 	if err != nil {
 		return 0, err
 	}
-	n, err := p.poll(timeout)
-	if errors.Is(err, errWoken) {
-		err = nil
-	}
-	return n, err
+	n, err := p.Poll(timeout)
+	return n, pollErr(err)
 }
 
-func (s *eventState) consumeKind(slot **poller, kind string) (int, error) {
+func (s *eventState) consumeKind(slot **events.Poller, kind string) (int, error) {
 	p, err := s.activePoller(slot, kind)
 	if err != nil {
 		return 0, err
 	}
-	return p.consumeAll()
+	n, err := p.ConsumeAll()
+	return n, pollErr(err)
+}
+
+// pollErr turns the engine's errors into bcc's: a closed poller is
+// ErrClosed, a poll that Wake interrupted no error; others (a corrupt
+// ring, wrapping ErrCorruptRing; a failed system call) pass.
+func pollErr(err error) error {
+	switch {
+	case err == nil || errors.Is(err, events.ErrWoken):
+		return nil
+	case errors.Is(err, events.ErrClosed):
+		return ErrClosed
+	}
+	return err
 }
 
 // activePoller returns the poller in slot, or ErrClosed after Close, or
 // ErrNoBuffers when no buffer of that kind is open.
-func (s *eventState) activePoller(slot **poller, kind string) (*poller, error) {
+func (s *eventState) activePoller(slot **events.Poller, kind string) (*events.Poller, error) {
 	s.mu.Lock()
 	p, closed := *slot, s.closed
 	s.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	if p == nil || p.empty() {
+	if p == nil || p.Empty() {
 		return nil, fmt.Errorf("%s: %w", kind, ErrNoBuffers)
 	}
 	return p, nil
@@ -112,18 +125,18 @@ func (s *eventState) closeAll() error {
 	perf, ring := s.perf, s.ring
 	s.mu.Unlock()
 	// Wake pollers first so that a poll blocked with no limit returns.
-	for _, p := range []*poller{perf, ring} {
+	for _, p := range []*events.Poller{perf, ring} {
 		if p != nil {
-			p.shutdown()
+			p.Shutdown()
 		}
 	}
 	var errs []error
 	for _, r := range readers {
 		errs = append(errs, r.Close())
 	}
-	for _, p := range []*poller{perf, ring} {
+	for _, p := range []*events.Poller{perf, ring} {
 		if p != nil {
-			p.close()
+			p.Close()
 		}
 	}
 	return errors.Join(errs...)

@@ -109,7 +109,7 @@ type goEvent struct {
 	Comm [16]byte
 }
 
-func newEventBPF(t *testing.T, src string) *BPF {
+func newEventBPF(t testing.TB, src string) *BPF {
 	t.Helper()
 	testutil.RequireRoot(t)
 	b, err := New(Options{Text: src})
@@ -124,7 +124,7 @@ func newEventBPF(t *testing.T, src string) *BPF {
 // program send events for this thread's getpid calls only, until the
 // returned function is called: the Go runtime calls getpid itself (to
 // signal threads), so filtering by process would count its calls too.
-func produceFromThisThread(t *testing.T, b *BPF) func() {
+func produceFromThisThread(t testing.TB, b *BPF) func() {
 	t.Helper()
 	runtime.LockOSThread()
 	target, err := TableOf[uint32, uint32](mustTable(t, b, "target"))
@@ -141,7 +141,7 @@ func produceFromThisThread(t *testing.T, b *BPF) func() {
 	}
 }
 
-func stat(t *testing.T, b *BPF, i uint32) uint64 {
+func stat(t testing.TB, b *BPF, i uint32) uint64 {
 	t.Helper()
 	st, err := TableOf[uint32, uint64](mustTable(t, b, "stats"))
 	if err != nil {
@@ -717,5 +717,27 @@ func settledGoroutines(want int) int {
 			return g
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Optional options are zero or one value: more is an error, before
+// anything is opened.
+func TestOptionsAtMostOne(t *testing.T) {
+	tb := &Table{name: "events"}
+	if _, err := tb.OpenPerfBuffer(func(int, []byte) {}, PerfBufferOptions{}, PerfBufferOptions{}); !errors.Is(err, ErrTooManyOptions) {
+		t.Errorf("OpenPerfBuffer with two options: %v", err)
+	}
+	if _, err := tb.OpenRingBuffer(func([]byte) {}, RingBufferOptions{}, RingBufferOptions{}); !errors.Is(err, ErrTooManyOptions) {
+		t.Errorf("OpenRingBuffer with two options: %v", err)
+	}
+	n := 0
+	for _, err := range tb.Events(context.Background(), PerfBufferOptions{}, PerfBufferOptions{}) {
+		n++
+		if !errors.Is(err, ErrTooManyOptions) {
+			t.Errorf("Events with two options: %v", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("Events with two options yielded %d times, want once", n)
 	}
 }

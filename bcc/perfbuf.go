@@ -4,15 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/events"
 )
 
 // ErrPageCount means a perf buffer's PageCount is not a power of two.
@@ -26,6 +22,25 @@ var ErrReaderOpen = errors.New("table already has an open reader")
 // ErrNoBuffers means PerfBufferPoll or RingBufferPoll was called with no
 // buffer of that kind open.
 var ErrNoBuffers = errors.New("no buffers open")
+
+// ErrCorruptRing means a poll found a record header no kernel writes in a
+// perf ring or ring buffer (a size of zero or past the written data). The
+// reader skipped what had been written up to then, so those records are
+// lost; the poll reports the records it did read along with the error.
+var ErrCorruptRing = events.ErrCorrupt
+
+// DefaultMaxBatchDelay is how long, at most, a poll lets records gather in
+// a busy ring before it reads them, unless the options say otherwise (see
+// the pacing notes in docs/design-events.md).
+const DefaultMaxBatchDelay = events.DefaultMaxBatchDelay
+
+// DefaultFlushInterval is how often a waiting poll reads perf rings that
+// have not woken it, when the kernel does not wake it for every record
+// (PerfBufferOptions.WakeupEvents other than 1): the longest a lone record
+// waits before its callback runs. After reads that find nothing the
+// interval doubles, up to 8 times (80 ms by default), and it returns to
+// the set value as soon as a read finds records.
+const DefaultFlushInterval = events.DefaultFlushInterval
 
 // PerfBufferOptions are open_perf_buffer's keyword arguments.
 type PerfBufferOptions struct {
@@ -72,34 +87,17 @@ type PerfBufferOptions struct {
 // PerfBuffer reads a BPF_PERF_OUTPUT table: one ring per online CPU, each
 // stored in the table at its CPU's index. Records arrive through the
 // callback from BPF.PerfBufferPoll, PerfBufferConsume, or the buffer's own
-// Poll and Consume.
+// Poll and Consume. The BPF object owns it: BPF.Close closes it, and the
+// caller may Close it earlier.
 type PerfBuffer struct {
 	table     *Table
-	callback  func(cpu int, data []byte)
-	lostCB    func(uint64)
-	maxDelay  time.Duration
-	noSpin    bool
-	flush     time.Duration // 0: the kernel wakes a poll per record
-	rings     []*perfRing
-	poller    *poller
+	reader    *events.PerfReader
+	poller    *events.Poller
 	ownPoller bool // a private poller (Events) that Close also closes
-	lost      atomic.Uint64
-	received  atomic.Uint64
+	cpus      []int
+	setup     sync.Mutex // held while opening, so that Close waits
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// perfRing is one CPU's mmapped perf ring.
-type perfRing struct {
-	pb      *PerfBuffer
-	cpu     int
-	fd      int
-	id      uint64 // poller id
-	mem     []byte
-	meta    *unix.PerfEventMmapPage
-	data    []byte
-	mask    uint64
-	scratch []byte // a record that wraps around the end, made contiguous
 }
 
 // OpenPerfBuffer opens one ring per online CPU for a BPF_PERF_OUTPUT table
@@ -113,9 +111,16 @@ type perfRing struct {
 // caller may Close it; BPF.Close closes it otherwise. Callbacks run on the
 // goroutine that polls, never concurrently; they must not Close the
 // buffer or the BPF object (Close waits for callbacks to finish).
-func (t *Table) OpenPerfBuffer(callback func(cpu int, data []byte), opts PerfBufferOptions) (*PerfBuffer, error) {
+//
+// opts, at most one (more wraps ErrTooManyOptions), tunes the buffer; the
+// zero value is the default.
+func (t *Table) OpenPerfBuffer(callback func(cpu int, data []byte), opts ...PerfBufferOptions) (*PerfBuffer, error) {
 	if callback == nil {
 		return nil, fmt.Errorf("table %s: OpenPerfBuffer: nil callback", t.name)
+	}
+	o, err := oneOptions(t, "OpenPerfBuffer", opts)
+	if err != nil {
+		return nil, err
 	}
 	p, err := t.b.events.poller(&t.b.events.perf)
 	if err != nil {
@@ -125,10 +130,10 @@ func (t *Table) OpenPerfBuffer(callback func(cpu int, data []byte), opts PerfBuf
 	if err != nil {
 		return nil, err
 	}
-	return t.openPerfBuffer(callback, opts, p, false, online)
+	return t.openPerfBuffer(callback, o, p, false, online)
 }
 
-func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOptions, p *poller, ownPoller bool, online []int) (*PerfBuffer, error) {
+func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOptions, p *events.Poller, ownPoller bool, online []int) (*PerfBuffer, error) {
 	if t.mapType != MapPerfEventArray {
 		return nil, fmt.Errorf("table %s is a %s, not a perf_event_array (BPF_PERF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
 	}
@@ -141,209 +146,80 @@ func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOption
 	if opts.WakeupEvents < 0 {
 		return nil, fmt.Errorf("table %s: WakeupEvents %d is negative", t.name, opts.WakeupEvents)
 	}
-	pb := &PerfBuffer{table: t, callback: callback, lostCB: opts.LostCallback, maxDelay: opts.MaxBatchDelay, noSpin: opts.NoSpin, poller: p, ownPoller: ownPoller}
-	if opts.WakeupEvents != 1 {
-		pb.flush = opts.FlushInterval
-		if pb.flush == 0 {
-			pb.flush = DefaultFlushInterval
-		}
-		pb.flush = max(pb.flush, 0)
-	}
-	if err := t.b.events.register(t, pb); err != nil {
-		return nil, err
-	}
 	for _, cpu := range online {
 		if cpu >= t.maxEntries {
-			pb.Close()
 			return nil, fmt.Errorf("table %s: CPU %d is beyond its %d entries", t.name, cpu, t.maxEntries)
 		}
-		r, err := openPerfRing(pb, cpu, opts.PageCount, opts.WakeupEvents)
-		if err != nil {
-			pb.Close()
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		pb.rings = append(pb.rings, r)
-		// The key is the CPU number itself, not the ring's position in
-		// the list: bpf_perf_event_output(BPF_F_CURRENT_CPU) indexes the
-		// map with the CPU it runs on.
-		key := binary.NativeEndian.AppendUint32(nil, uint32(cpu))
-		val := binary.NativeEndian.AppendUint32(nil, uint32(r.fd))
-		if err := bpfsys.MapUpdate(t.fd, key, val, 0); err != nil {
-			pb.Close()
-			return nil, fmt.Errorf("table %s: store CPU %d's ring: %w", t.name, cpu, err)
-		}
-		if r.id, err = p.add(r.fd, r); err != nil {
-			pb.Close()
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
+	}
+	pb := &PerfBuffer{table: t, poller: p, ownPoller: ownPoller, cpus: online}
+	// Registered, the buffer can be closed by BPF.Close at any time:
+	// setup keeps that Close waiting until the buffer is complete.
+	pb.setup.Lock()
+	if err := t.b.events.register(t, pb); err != nil {
+		pb.setup.Unlock()
+		return nil, err
+	}
+	err := pb.open(opts, callback)
+	pb.setup.Unlock()
+	if err != nil {
+		pb.Close()
+		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
 	return pb, nil
 }
 
-// openPerfRing opens and maps one CPU's ring. wakeup is WakeupEvents;
-// 0 wakes a poll when an eighth of the ring has filled (a byte watermark,
-// so the ring cannot fill before a wake-up whatever the record size).
-func openPerfRing(pb *PerfBuffer, cpu, pages, wakeup int) (*perfRing, error) {
-	pageSize := os.Getpagesize()
-	attr := unix.PerfEventAttr{
-		Type:        unix.PERF_TYPE_SOFTWARE,
-		Config:      unix.PERF_COUNT_SW_BPF_OUTPUT,
-		Size:        uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-		Sample_type: unix.PERF_SAMPLE_RAW,
-		Sample:      1,
-		Wakeup:      uint32(wakeup),
-	}
-	if wakeup == 0 {
-		attr.Bits |= unix.PerfBitWatermark
-		attr.Wakeup = uint32(max(pages*pageSize/8, 1))
-	}
-	fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+// open opens the rings, stores them in the table and starts reading.
+func (pb *PerfBuffer) open(opts PerfBufferOptions, callback func(int, []byte)) error {
+	var err error
+	pb.reader, err = events.OpenPerfReader(events.PerfConfig{
+		CPUs: pb.cpus, Pages: opts.PageCount, WakeupEvents: opts.WakeupEvents,
+		FlushInterval: opts.FlushInterval, MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin,
+		Sample: callback, Lost: opts.LostCallback,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("perf_event_open(BPF output, CPU %d): %w", cpu, err)
+		return err
 	}
-	mem, err := unix.Mmap(fd, 0, (pages+1)*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("mmap perf ring of CPU %d (%d pages): %w", cpu, pages, err)
+	fd := pb.table.fdIfOpen()
+	if fd < 0 {
+		return ErrClosed
 	}
-	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err != nil {
-		unix.Munmap(mem)
-		unix.Close(fd)
-		return nil, fmt.Errorf("enable perf ring of CPU %d: %w", cpu, err)
-	}
-	return &perfRing{
-		pb: pb, cpu: cpu, fd: fd, mem: mem,
-		meta: (*unix.PerfEventMmapPage)(unsafe.Pointer(&mem[0])),
-		data: mem[pageSize:],
-		mask: uint64(pages*pageSize - 1),
-	}, nil
-}
-
-// Record types of the perf ring (PERF_RECORD_*).
-const (
-	perfRecordLost   = 2
-	perfRecordSample = 9
-)
-
-// consume reads every record in the ring. The kernel writes data_head
-// after the records (release); we read it with an atomic load (acquire)
-// and hand space back by storing data_tail after each record, so the
-// kernel can reuse it while later records are still being read.
-func (r *perfRing) consume() (records, bytes int) {
-	n := 0
-	head := atomic.LoadUint64(&r.meta.Data_head)
-	tail := r.meta.Data_tail // only this reader writes it
-	start := tail
-	size := uint64(len(r.data))
-	reloaded := false
-	for tail < head {
-		off := tail & r.mask
-		// Records are 8-byte aligned, so the 8-byte header never wraps.
-		hdr := r.data[off : off+8]
-		typ := binary.NativeEndian.Uint32(hdr[0:4])
-		recSize := uint64(binary.NativeEndian.Uint16(hdr[6:8]))
-		if recSize < 8 || recSize > head-tail {
-			// A corrupt header: drop everything rather than loop.
-			tail = head
-			break
-		}
-		var rec []byte
-		if off+recSize <= size {
-			rec = r.data[off : off+recSize]
-		} else {
-			if cap(r.scratch) < int(recSize) {
-				r.scratch = make([]byte, recSize)
-			}
-			rec = r.scratch[:recSize]
-			k := copy(rec, r.data[off:])
-			copy(rec[k:], r.data[:recSize-uint64(k)])
-		}
-		switch typ {
-		case perfRecordSample:
-			if len(rec) >= 12 {
-				raw := int(binary.NativeEndian.Uint32(rec[8:12]))
-				if 12+raw <= len(rec) {
-					r.pb.callback(r.cpu, rec[12:12+raw])
-					n++
-				}
-			}
-		case perfRecordLost:
-			if len(rec) >= 24 {
-				lost := binary.NativeEndian.Uint64(rec[16:24])
-				r.pb.lost.Add(lost)
-				if r.pb.lostCB != nil {
-					r.pb.lostCB(lost)
-				}
-			}
-		}
-		tail += recSize
-		atomic.StoreUint64(&r.meta.Data_tail, tail)
-		if tail == head && !reloaded {
-			// Catch records written while these were read, once, so that
-			// a fast producer cannot keep a poll from returning.
-			head = atomic.LoadUint64(&r.meta.Data_head)
-			reloaded = true
+	for _, ring := range pb.reader.Rings() {
+		// The key is the CPU number itself, not the ring's position in
+		// the list: bpf_perf_event_output(BPF_F_CURRENT_CPU) indexes the
+		// map with the CPU it runs on.
+		key := binary.NativeEndian.AppendUint32(nil, uint32(ring.CPU))
+		val := binary.NativeEndian.AppendUint32(nil, uint32(ring.FD))
+		if err := bpfsys.MapUpdate(fd, key, val, 0); err != nil {
+			return fmt.Errorf("store CPU %d's ring: %w", ring.CPU, err)
 		}
 	}
-	atomic.StoreUint64(&r.meta.Data_tail, tail)
-	r.pb.received.Add(uint64(n))
-	return n, int(tail - start)
-}
-
-func (r *perfRing) pacing() sourcePacing {
-	return sourcePacing{capacity: len(r.data), maxDelay: batchLimit(len(r.data), r.pb.maxDelay), flush: r.pb.flush, noSpin: r.pb.noSpin}
-}
-
-func (r *perfRing) close() {
-	if r.mem != nil {
-		unix.Munmap(r.mem)
-		r.mem = nil
-	}
-	if r.fd >= 0 {
-		unix.Close(r.fd)
-		r.fd = -1
-	}
+	return pollErr(pb.reader.Start(pb.poller)) // ErrClosed if BPF.Close came first
 }
 
 // CPUs lists the CPUs that have a ring, ascending.
-func (pb *PerfBuffer) CPUs() []int {
-	out := make([]int, len(pb.rings))
-	for i, r := range pb.rings {
-		out[i] = r.cpu
-	}
-	return out
-}
+func (pb *PerfBuffer) CPUs() []int { return append([]int(nil), pb.cpus...) }
 
 // LostCount is the number of records the kernel dropped so far because a
 // ring was full, as reported in its PERF_RECORD_LOST records.
-func (pb *PerfBuffer) LostCount() uint64 { return pb.lost.Load() }
+func (pb *PerfBuffer) LostCount() uint64 { return pb.reader.LostCount() }
 
 // ReceivedCount is the number of records handed to the callback so far.
-func (pb *PerfBuffer) ReceivedCount() uint64 { return pb.received.Load() }
+func (pb *PerfBuffer) ReceivedCount() uint64 { return pb.reader.ReceivedCount() }
 
 // Poll waits up to timeout (negative: no limit) for records in this
 // buffer's rings and reads them; it returns how many it read. The
 // BPF-wide PerfBufferPoll is the usual way; Poll also reads the object's
 // other perf buffers, which share one wait.
 func (pb *PerfBuffer) Poll(timeout time.Duration) (int, error) {
-	n, err := pb.poller.poll(timeout)
-	if errors.Is(err, errWoken) {
-		err = nil
-	}
-	return n, err
+	n, err := pb.poller.Poll(timeout)
+	return n, pollErr(err)
 }
 
-// Consume reads every record in this buffer's rings without waiting.
+// Consume reads every record in this buffer's rings without waiting. A
+// corrupt ring's error (wrapping ErrCorruptRing) is dropped here: poll to
+// see it.
 func (pb *PerfBuffer) Consume() int {
-	n := 0
-	pb.poller.dispatch.Lock()
-	defer pb.poller.dispatch.Unlock()
-	for _, r := range pb.rings {
-		if r.mem != nil {
-			records, _ := r.consume()
-			n += records
-		}
-	}
+	n, _ := pb.reader.Consume()
 	return n
 }
 
@@ -352,23 +228,25 @@ func (pb *PerfBuffer) Consume() int {
 // called from a callback. It is idempotent.
 func (pb *PerfBuffer) Close() error {
 	pb.closeOnce.Do(func() {
+		pb.setup.Lock()
+		defer pb.setup.Unlock()
 		var errs []error
-		for _, r := range pb.rings {
-			if r.id != 0 {
-				pb.poller.remove(r.fd, r.id)
-			}
-			// The map holds a reference to the perf event: drop it so the
-			// ring is really freed and the program's output fails cleanly.
+		if pb.reader != nil {
+			// The map holds a reference to each perf event: drop it so
+			// the ring is really freed and the program's output fails
+			// cleanly.
 			if fd := pb.table.fdIfOpen(); fd >= 0 {
-				key := binary.NativeEndian.AppendUint32(nil, uint32(r.cpu))
-				if err := bpfsys.MapDelete(fd, key); err != nil && !errors.Is(err, ErrKeyNotExist) {
-					errs = append(errs, fmt.Errorf("table %s: remove CPU %d's ring: %w", pb.table.name, r.cpu, err))
+				for _, ring := range pb.reader.Rings() {
+					key := binary.NativeEndian.AppendUint32(nil, uint32(ring.CPU))
+					if err := bpfsys.MapDelete(fd, key); err != nil && !errors.Is(err, ErrKeyNotExist) {
+						errs = append(errs, fmt.Errorf("table %s: remove CPU %d's ring: %w", pb.table.name, ring.CPU, err))
+					}
 				}
 			}
-			r.close()
+			errs = append(errs, pb.reader.Close())
 		}
 		if pb.ownPoller {
-			pb.poller.close()
+			pb.poller.Close()
 		}
 		pb.table.b.events.unregister(pb.table, pb)
 		pb.closeErr = errors.Join(errs...)

@@ -1,4 +1,4 @@
-package bcc
+package events
 
 import (
 	"runtime"
@@ -23,7 +23,7 @@ const DefaultMaxBatchDelay = time.Millisecond
 
 // DefaultFlushInterval is how often a waiting poll reads perf rings that
 // have not woken it, when the kernel does not wake it for every record
-// (PerfBufferOptions.WakeupEvents other than 1): the longest a lone record
+// (a perf ring's WakeupEvents other than 1): the longest a lone record
 // waits before its callback runs. After reads that find nothing the
 // interval doubles, up to 8 times (80 ms by default), and it returns to
 // the set value as soon as a read finds records. Measured idle for 10 s,

@@ -1,4 +1,4 @@
-package bcc
+package events
 
 import (
 	"encoding/binary"
@@ -11,34 +11,53 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ringSource is one readable ring: a perf buffer's ring for one CPU or a
-// BPF ring buffer.
-type ringSource interface {
+// ErrClosed means the poller was closed: every poll, present and future,
+// returns it.
+var ErrClosed = errors.New("poller closed")
+
+// ErrWoken is returned by Poll when Wake interrupted it before it read
+// anything.
+var ErrWoken = errors.New("poll woken")
+
+// source is one readable ring: a perf ring of one CPU or a BPF ring
+// buffer.
+type source interface {
 	// consume reads every record available now, calling the source's
 	// callbacks, and returns how many records it handed on and how many
-	// bytes of the ring they took.
-	consume() (records, bytes int)
+	// bytes of the ring they took; err reports a corrupt ring, whose
+	// records up to the producer's position were skipped.
+	consume() (records, bytes int, err error)
 	// pacing says how the ring may be waited for (see pacer).
 	pacing() sourcePacing
 }
 
-// poller waits on many rings with one epoll descriptor, as libbcc's
+// watched is a source and the descriptor whose readiness means it has
+// records.
+type watched struct {
+	fd  int
+	src source
+}
+
+// Poller waits on many rings with one epoll descriptor, as libbcc's
 // perf_reader_poll and ring_buffer__poll do. Polling runs on the caller's
-// goroutine: the poller starts none of its own.
+// goroutine: the poller starts none of its own. Readers (PerfReader,
+// RingReader) join it with their Start method and leave it when closed.
+// The creator of a Poller owns it and must Close it, after or before its
+// readers: it frees only its own descriptors.
 //
 // Locking: life is read-held by every poll and consume for their whole
 // duration, and write-held by close, so close waits for them to return
 // and nothing touches the epoll descriptor or a ring after it is freed.
 // dispatch is held while rings are read and callbacks run, and by add and
 // remove, so a source removed (and then unmapped) is never being read.
-type poller struct {
+type Poller struct {
 	life     sync.RWMutex
 	dispatch sync.Mutex
 	epfd     int
 	wakeFD   int // eventfd: wakes epoll_wait for close and cancellation
 	closed   atomic.Bool
 	freed    bool // descriptors closed; guarded by life
-	sources  map[uint64]ringSource
+	sources  map[uint64]watched
 	nextID   uint64 // ids stay below 2^31: they travel in epoll's 32-bit Fd
 	pace     pacer  // guarded by dispatch
 }
@@ -46,7 +65,8 @@ type poller struct {
 // wakeID is the epoll data of the wake eventfd; sources count from 1.
 const wakeID = 0
 
-func newPoller() (*poller, error) {
+// NewPoller makes an empty poller. The caller must Close it.
+func NewPoller() (*Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
@@ -56,7 +76,7 @@ func newPoller() (*poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	p := &poller{epfd: epfd, wakeFD: wakeFD, sources: make(map[uint64]ringSource), nextID: 1}
+	p := &Poller{epfd: epfd, wakeFD: wakeFD, sources: make(map[uint64]watched), nextID: 1}
 	if err := p.epollAdd(wakeFD, wakeID); err != nil {
 		unix.Close(wakeFD)
 		unix.Close(epfd)
@@ -65,7 +85,7 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-func (p *poller) epollAdd(fd int, id uint64) error {
+func (p *Poller) epollAdd(fd int, id uint64) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN}
 	ev.Fd = int32(id) // the id, not a descriptor: epoll hands it back as is
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
@@ -76,7 +96,7 @@ func (p *poller) epollAdd(fd int, id uint64) error {
 
 // add registers fd, whose readiness means src has records, and returns the
 // id that remove takes.
-func (p *poller) add(fd int, src ringSource) (uint64, error) {
+func (p *Poller) add(fd int, src source) (uint64, error) {
 	unlock, err := p.lockOpen()
 	if err != nil {
 		return 0, err
@@ -87,52 +107,68 @@ func (p *poller) add(fd int, src ringSource) (uint64, error) {
 	if err := p.epollAdd(fd, id); err != nil {
 		return 0, err
 	}
-	p.sources[id] = src
+	p.sources[id] = watched{fd, src}
 	p.repace()
 	return id, nil
 }
 
 // repace gives the pacer the sources' pacing; the caller holds dispatch.
-func (p *poller) repace() {
+func (p *Poller) repace() {
 	all := make([]sourcePacing, 0, len(p.sources))
-	for _, src := range p.sources {
-		all = append(all, src.pacing())
+	for _, w := range p.sources {
+		all = append(all, w.src.pacing())
 	}
 	p.pace.setSources(all)
 }
 
-// remove stops watching fd. It returns once no callback of src runs.
-func (p *poller) remove(fd int, id uint64) {
+// remove stops watching the sources with these ids and then runs done,
+// under dispatch: it returns once no callback of theirs runs, and no
+// consume starts after done.
+func (p *Poller) remove(ids []uint64, done func()) {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	p.dispatch.Lock()
 	defer p.dispatch.Unlock()
-	if p.closed.Load() {
-		return
+	if !p.freed {
+		for _, id := range ids {
+			if w, ok := p.sources[id]; ok {
+				// The descriptor may already be closed (a ring buffer's
+				// map): epoll then forgot it by itself.
+				unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, w.fd, nil)
+				delete(p.sources, id)
+			}
+		}
+		p.repace()
 	}
-	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	delete(p.sources, id)
-	p.repace()
+	done()
 }
 
-func (p *poller) empty() bool {
+// exclusive runs fn under dispatch: no ring is read meanwhile.
+func (p *Poller) exclusive(fn func()) {
+	p.dispatch.Lock()
+	defer p.dispatch.Unlock()
+	fn()
+}
+
+// Empty reports whether no ring is watched.
+func (p *Poller) Empty() bool {
 	p.dispatch.Lock()
 	defer p.dispatch.Unlock()
 	return len(p.sources) == 0
 }
 
-// errWoken is returned by poll when wake interrupted it.
-var errWoken = errors.New("poll woken")
-
-// poll waits up to timeout (negative: no limit; zero: do not wait) for
+// Poll waits up to timeout (negative: no limit; zero: do not wait) for
 // rings with records, reads them all and returns how many records were
-// handed to callbacks.
+// handed to callbacks. It returns ErrClosed once the poller is closed,
+// ErrWoken when Wake interrupted it before it read anything, and an error
+// wrapping ErrCorrupt (with the records it did read) when a ring held a
+// record no kernel writes. Polls may run concurrently.
 //
 // How it waits depends on the pacer: while records arrive fast it waits
 // a short batching delay (asleep, or on the CPU) and reads whatever came;
 // otherwise it waits in epoll_wait for the kernel's wake-up, reading the
 // rings every flush interval if some ring does not wake it per record.
-func (p *poller) poll(timeout time.Duration) (int, error) {
+func (p *Poller) Poll(timeout time.Duration) (int, error) {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.closed.Load() {
@@ -187,16 +223,16 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 		// now rather than stranded. This is where gobcc differs from
 		// perf_reader_poll.
 		p.dispatch.Lock()
-		total := p.consumeSources()
+		total, err := p.consumeSources()
 		if flushing && n == 0 && total == 0 {
 			p.pace.quiet++
 		}
 		p.dispatch.Unlock()
 		switch {
-		case total > 0:
-			return total, nil
+		case total > 0 || err != nil:
+			return total, err
 		case woken:
-			return 0, errWoken
+			return 0, ErrWoken
 		case n > 0 || (timeout >= 0 && time.Since(start) >= timeout):
 			// A wake-up with nothing to read (another reader got there
 			// first) or the caller's time is up.
@@ -206,8 +242,8 @@ func (p *poller) poll(timeout time.Duration) (int, error) {
 }
 
 // batch waits delay, on the CPU if spin, then reads every ring. It
-// returns errWoken if wake interrupted it before anything was read.
-func (p *poller) batch(delay time.Duration, spin bool) (int, error) {
+// returns ErrWoken if wake interrupted it before anything was read.
+func (p *Poller) batch(delay time.Duration, spin bool) (int, error) {
 	var woken bool
 	if spin {
 		woken = spinUntil(time.Now().Add(delay), p.closed.Load)
@@ -225,17 +261,17 @@ func (p *poller) batch(delay time.Duration, spin bool) (int, error) {
 		p.drainWake() // spinning stops only for close, handled above
 	}
 	p.dispatch.Lock()
-	total := p.consumeSources()
+	total, err := p.consumeSources()
 	p.dispatch.Unlock()
-	if total == 0 && woken {
-		return 0, errWoken
+	if total == 0 && woken && err == nil {
+		return 0, ErrWoken
 	}
-	return total, nil
+	return total, err
 }
 
 // epollWait waits up to wait (negative: no limit) and returns how many
 // events it put in events.
-func (p *poller) epollWait(events []unix.EpollEvent, wait time.Duration) (int, error) {
+func (p *Poller) epollWait(events []unix.EpollEvent, wait time.Duration) (int, error) {
 	ms := -1
 	if wait >= 0 {
 		// Round up so that a sub-millisecond wait still waits.
@@ -253,32 +289,37 @@ func (p *poller) epollWait(events []unix.EpollEvent, wait time.Duration) (int, e
 	}
 }
 
-// consumeAll reads every ring whether or not epoll says it is ready (BCC's
-// perf_reader_consume and ring_buffer__consume).
-func (p *poller) consumeAll() (int, error) {
+// ConsumeAll reads every ring whether or not epoll says it is ready (BCC's
+// perf_reader_consume and ring_buffer__consume) and returns how many
+// records it handed to callbacks; errors as Poll's.
+func (p *Poller) ConsumeAll() (int, error) {
 	unlock, err := p.lockOpen()
 	if err != nil {
 		return 0, err
 	}
 	defer unlock()
-	return p.consumeSources(), nil
+	return p.consumeSources()
 }
 
 // consumeSources reads every ring and tells the pacer what it found; the
-// caller holds dispatch.
-func (p *poller) consumeSources() int {
+// caller holds dispatch. A corrupt ring does not stop the others.
+func (p *Poller) consumeSources() (int, error) {
 	records, bytes := 0, 0
-	for _, src := range p.sources {
-		n, b := src.consume()
+	var errs []error
+	for _, w := range p.sources {
+		n, b, err := w.src.consume()
 		records += n
 		bytes += b
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	p.pace.observe(time.Now(), records, bytes)
-	return records
+	return records, errors.Join(errs...)
 }
 
 // drainWake resets the wake eventfd after it woke a wait.
-func (p *poller) drainWake() {
+func (p *Poller) drainWake() {
 	var buf [8]byte
 	unix.Read(p.wakeFD, buf[:])
 }
@@ -286,7 +327,7 @@ func (p *poller) drainWake() {
 // lockOpen takes life (shared, so Close waits) then dispatch, the order
 // every user of both keeps, unless the poller is closed. The returned
 // function releases both.
-func (p *poller) lockOpen() (unlock func(), err error) {
+func (p *Poller) lockOpen() (unlock func(), err error) {
 	p.life.RLock()
 	if p.closed.Load() {
 		p.life.RUnlock()
@@ -299,9 +340,9 @@ func (p *poller) lockOpen() (unlock func(), err error) {
 	}, nil
 }
 
-// wake makes a blocked poll return (with errWoken if it read nothing).
-// It is safe to call at any time, also after close.
-func (p *poller) wake() {
+// Wake makes a blocked poll return (with ErrWoken if it read nothing).
+// It is safe to call at any time, also after Close.
+func (p *Poller) Wake() {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.freed {
@@ -310,24 +351,24 @@ func (p *poller) wake() {
 	p.wakeLocked()
 }
 
-func (p *poller) wakeLocked() {
+func (p *Poller) wakeLocked() {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	unix.Write(p.wakeFD, one[:])
 }
 
-// shutdown makes every poll, present and future, return ErrClosed soon,
+// Shutdown makes every poll, present and future, return ErrClosed soon,
 // without waiting for them.
-func (p *poller) shutdown() {
+func (p *Poller) Shutdown() {
 	p.closed.Store(true)
-	p.wake()
+	p.Wake()
 }
 
-// close shuts the poller down, waits for every poll and callback to finish
-// and frees the descriptors. The sources are freed by their owners. It is
-// idempotent.
-func (p *poller) close() {
-	p.shutdown()
+// Close shuts the poller down, waits for every poll and callback to finish
+// and frees the poller's descriptors. The readers are freed by their
+// owners. It is idempotent.
+func (p *Poller) Close() {
+	p.Shutdown()
 	p.life.Lock()
 	defer p.life.Unlock()
 	if p.freed {
