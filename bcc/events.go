@@ -107,22 +107,13 @@ func (t *Table) Events(ctx context.Context, opts ...PerfBufferOptions) iter.Seq2
 	}
 }
 
-// ErrTooManyOptions means a call that takes an optional options struct
-// (opts ...XxxOptions) was given more than one.
-var ErrTooManyOptions = errors.New("more than one options value")
-
-// oneOptions returns the options of a call taking opts ...O: the zero
-// value when there are none, the one given, or an error wrapping
-// ErrTooManyOptions.
+// oneOptions is oneOption with the table and call named in its error.
 func oneOptions[O any](t *Table, call string, opts []O) (O, error) {
-	var o O
-	switch len(opts) {
-	case 0:
-		return o, nil
-	case 1:
-		return opts[0], nil
+	o, err := oneOption(opts)
+	if err != nil {
+		return o, fmt.Errorf("table %s: %s: %w", t.name, call, err)
 	}
-	return o, fmt.Errorf("table %s: %s: %d %T values, want at most 1: %w", t.name, call, len(opts), o, ErrTooManyOptions)
+	return o, nil
 }
 
 func chainLost(user, own func(uint64)) func(uint64) {
