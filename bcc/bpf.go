@@ -206,9 +206,11 @@ func checkPrivileges() error {
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return nil // unknown: let the kernel decide
 	}
-	const capSysAdmin, capBPF = 21, 39
+	// The same rule as `gobcc doctor` and testutil.Privileged: tracing
+	// programs need CAP_PERFMON besides CAP_BPF.
+	const capSysAdmin, capPerfmon, capBPF = 21, 38, 39
 	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	if has(capSysAdmin) || has(capBPF) {
+	if has(capSysAdmin) || (has(capBPF) && has(capPerfmon)) {
 		return nil
 	}
 	return ErrPermission

@@ -480,17 +480,7 @@ func newFDs(before, after []int) []int {
 }
 
 // listFDs lists this process's descriptors of one anonymous inode kind.
-func listFDs(kind string) []int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	var out []int
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:"+kind {
-			n, _ := strconv.Atoi(e.Name())
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func listFDs(kind string) []int { return testutil.ListFDsOfKind(kind) }
 
 func runAndCompare(t *testing.T, p *program) {
 	g := runGo(t, p)
