@@ -82,7 +82,7 @@ func TestMain(m *testing.M) {
 		// BCC Python starts now and compiles while the Go side does.
 		python.start(plan)
 	}
-	code := m.Run()
+	code := testutil.RunWithLeakCheck(m)
 	if symTarget != nil {
 		symTarget.Process.Kill()
 		symTarget.Wait()

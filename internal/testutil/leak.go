@@ -120,4 +120,3 @@ func leaks(before baseline) string {
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ") + "\n"
 }
-
