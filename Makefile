@@ -25,13 +25,22 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+# Packages with concurrency of their own run under the race detector (see
+# docs/testing.md); internal/events joins when it exists.
+RACE_PKGS := ./bcc $(if $(wildcard internal/events/*.go),./internal/events)
+MODULE := github.com/gobcc/gobcc
+PLAIN_PKGS = $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(p:./%=%)))
 
 # Every test, against the real kernel and libbcc; a test that would skip for
 # lack of a kernel feature fails instead. -p 1: packages share kernel-wide
 # resources (trace_pipe admits one reader), so their tests run one package
-# at a time.
+# at a time. Then the bench module's tests, with its quick benchmark run.
 test: setup vet
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 80m ./...
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 40m $(PLAIN_PKGS)
+	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -race -timeout 40m $(RACE_PKGS)
+	cd bench && GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 20m ./...
 
 parity: setup
 	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -run 'Parity' -v ./...

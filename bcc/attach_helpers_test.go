@@ -17,23 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 // perfFDs counts this process's perf event descriptors.
-func perfFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:[perf_event]" {
-			n++
-		}
-	}
-	return n
-}
+func perfFDs(t *testing.T) int { return testutil.CountFDsOfKind("[perf_event]") }
 
 // progIDs returns the kernel ids of the object's loaded functions, to
 // check after Close that the kernel has freed them.

@@ -11,14 +11,7 @@ import (
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
+func openFDs(t *testing.T) int { return testutil.CountFDs(t) }
 
 func rssKB(t *testing.T) int {
 	t.Helper()
@@ -40,37 +33,12 @@ func rssKB(t *testing.T) int {
 // "[perf_event]", ...). A program or map none of our descriptors refers to
 // is freed by the kernel; system-wide id lists would also count other
 // processes' programs, such as another test package running in parallel.
-func bpfFDs(t *testing.T) map[string]int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]int)
-	for _, e := range ents {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil {
-			continue
-		}
-		if kind, ok := strings.CutPrefix(target, "anon_inode:"); ok {
-			out[kind]++
-		}
-	}
-	return out
-}
+func bpfFDs(t *testing.T) map[string]int { return testutil.FDKinds() }
 
 // children lists the processes this process started that still exist.
 func children(t *testing.T) string {
 	t.Helper()
-	tasks, _ := os.ReadDir("/proc/self/task")
-	var all []string
-	for _, task := range tasks {
-		data, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		if err == nil {
-			all = append(all, strings.Fields(string(data))...)
-		}
-	}
-	return strings.Join(all, " ")
+	return strings.Trim(fmt.Sprint(testutil.Children()), "[]")
 }
 
 // Opening and closing the seed program 100 times leaves no descriptor, no

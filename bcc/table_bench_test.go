@@ -10,7 +10,7 @@ import (
 )
 
 // benchTableSizes are the entry counts of the table rows of `make bench`
-// (internal/benchcmp), which compare them with BCC Python.
+// (bench/internal/benchcmp), which compare them with BCC Python.
 var benchTableSizes = []int{100_000, 1_000_000}
 
 // newBenchTable returns a BPF_HASH(u32, u64) of n entries and a function

@@ -81,7 +81,7 @@ func TestMain(m *testing.M) {
 		// BCC Python starts now and compiles while the Go side does.
 		python.start(plan)
 	}
-	code := m.Run()
+	code := testutil.RunWithLeakCheck(m)
 	if symTarget != nil {
 		symTarget.Process.Kill()
 		symTarget.Wait()
@@ -482,17 +482,7 @@ func newFDs(before, after []int) []int {
 }
 
 // listFDs lists this process's descriptors of one anonymous inode kind.
-func listFDs(kind string) []int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	var out []int
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:"+kind {
-			n, _ := strconv.Atoi(e.Name())
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func listFDs(kind string) []int { return testutil.ListFDsOfKind(kind) }
 
 func runAndCompare(t *testing.T, p *program) {
 	g := runGo(t, p)

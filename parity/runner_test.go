@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobcc/gobcc/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -262,19 +263,7 @@ func runWorkload(ops []workloadOp) error {
 
 // countFDs counts this process's descriptors of one anonymous inode kind
 // ("bpf-prog", "bpf-map", "bpf_link", "perf_event").
-func countFDs(kind string) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	n := 0
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:"+kind {
-			n++
-		}
-	}
-	return n
-}
+func countFDs(kind string) int { return testutil.CountFDsOfKind(kind) }
 
 // bpfFDs counts every kind of descriptor a BPF object may own.
 func bpfFDs() map[string]int {

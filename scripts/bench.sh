@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh runs gobcc and BCC Python side by side on this machine (`make
 # bench`): it builds the gobcc probe and the gobcc-bench driver, runs every
-# registered measurement (internal/benchcmp) at least 5 times per side, prints
+# registered measurement (bench/internal/benchcmp, its own Go module) at least 5 times per side, prints
 # the table and writes docs/benchmarks.md and docs/benchmarks.png.
 #
 #   scripts/bench.sh             full run, writes docs/ (several minutes)
@@ -31,9 +31,11 @@ else
   out=${BENCH_OUT:-docs}
 fi
 mkdir -p "$bin" "$out"
+bin=$(cd "$bin" && pwd)
 
-"$GO" build -o "$bin/benchprobe" ./internal/benchcmp/cmd/benchprobe
-"$GO" build -o "$bin/gobcc-bench" ./cmd/gobcc-bench
+# The harness is the bench/ module (gonum for the chart lives only there).
+(cd bench && "$GO" build -o "$bin/benchprobe" ./cmd/benchprobe)
+(cd bench && "$GO" build -o "$bin/gobcc-bench" ./cmd/gobcc-bench)
 
 exec "$bin/gobcc-bench" "${quick[@]}" -probe "$bin/benchprobe" -root . \
   -out "$out/benchmarks.md" -png "$out/benchmarks.png" "$@"

@@ -14,7 +14,7 @@ export PATH=/usr/local/go/bin:$PATH
 DUR=${1:-3}
 OUT=${OUT:-/tmp/bench_events.jsonl}
 BIN=$(mktemp -d)/events
-go build -o "$BIN" ./internal/benchcmp/events
+(cd bench && go build -o "$BIN" ./cmd/eventbench)
 : > "$OUT"
 RATES=25000,50000,75000,100000,150000,200000,250000,300000,350000,400000,450000,500000,550000,600000,700000,800000,1000000
 # Both consumers run at the same raised priority, above the VM's own agent

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """BCC Python's side of the event-delivery benchmarks: the same program,
-producer, trials and climb as internal/benchcmp/eventbench, received with
+producer, trials and climb as bench/internal/benchcmp/eventbench, received with
 BCC's callback loop (open_perf_buffer + perf_buffer_poll, open_ring_buffer +
 ring_buffer_poll). `make bench` imports it (scripts/bench/events.py);
 scripts/bench_events.sh runs it as a command, which prints one JSON line per
@@ -24,7 +24,7 @@ PRODUCER_ENV = "GOBCC_BENCH_EVENTS_PRODUCER"
 
 # The same program as eventbench.Program (Go) loads.
 PROG = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                         "internal", "benchcmp", "eventbench", "events.bcc")).read()
+                         "bench", "internal", "benchcmp", "eventbench", "events.bcc")).read()
 
 
 def cpu_time():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_tables.sh compares gobcc's table reads and clears with BCC Python's:
 # it runs only the table rows of `make bench` (items/100k, items/1m against
-# items() and items_lookup_batch(), clear/100k; internal/benchcmp), 5 fresh
+# items() and items_lookup_batch(), clear/100k; bench/internal/benchcmp), 5 fresh
 # processes per side, and prints their table. The report goes to a temporary
 # directory (BENCH_OUT to choose), so docs/benchmarks.md is left alone.
 # Extra arguments go to scripts/bench.sh, e.g. `quick` or `-runs 3`.

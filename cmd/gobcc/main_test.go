@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	repoRoot, _ = filepath.Abs("../..")
-	code := m.Run()
+	code := testutil.RunWithLeakCheck(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

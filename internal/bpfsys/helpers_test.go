@@ -4,7 +4,6 @@ package bpfsys
 
 import (
 	"encoding/binary"
-	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -56,14 +55,7 @@ func returnZero() []byte {
 }
 
 // openFDs counts this process's open descriptors.
-func openFDs(tb testing.TB) int {
-	tb.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return len(entries)
-}
+func openFDs(tb testing.TB) int { return testutil.CountFDs(tb) }
 
 // requireCloexec fails unless fd has FD_CLOEXEC set.
 func requireCloexec(tb testing.TB, fd int) {

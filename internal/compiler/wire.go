@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,16 @@ import (
 
 // maxFDsPerFrame is the kernel's SCM_MAX_FD.
 const maxFDsPerFrame = 253
+
+// maxBodySize bounds a frame's JSON body. The largest real body is a
+// compile result: a program of the verifier's limit of 1M instructions is
+// 8 MiB, about 11 MiB in JSON's base64. A header claiming more is refused
+// before anything is allocated, and a body is allocated as it arrives,
+// not at the size its header claims.
+const maxBodySize = 64 << 20
+
+// errFrameTooLarge means a frame's body exceeds maxBodySize.
+var errFrameTooLarge = errors.New("frame body too large")
 
 type conn struct {
 	fd int
@@ -41,6 +52,9 @@ func (c *conn) send(m *message, fds []int) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
+	}
+	if len(body) > maxBodySize {
+		return fmt.Errorf("send: %d bytes, limit %d: %w", len(body), maxBodySize, errFrameTooLarge)
 	}
 	var hdr [8]byte
 	binary.LittleEndian.PutUint32(hdr[0:], uint32(len(body)))
@@ -79,11 +93,27 @@ func (c *conn) readFull(b []byte) error {
 			return fmt.Errorf("receive: %w", err)
 		}
 		if n == 0 {
-			return io.EOF
+			// The peer closed inside a frame.
+			return fmt.Errorf("receive: %w", io.ErrUnexpectedEOF)
 		}
 		b = b[n:]
 	}
 	return nil
+}
+
+// readBody reads a body of size bytes, growing the buffer as data arrives
+// so that a lying header costs no more memory than the bytes really sent.
+func (c *conn) readBody(size int) ([]byte, error) {
+	const firstChunk = 64 << 10
+	body := make([]byte, 0, min(size, firstChunk))
+	for len(body) < size {
+		n := min(size-len(body), max(len(body), firstChunk))
+		body = append(body, make([]byte, n)...)
+		if err := c.readFull(body[len(body)-n:]); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 // recv reads one frame. Received descriptors are close-on-exec.
@@ -129,8 +159,12 @@ func (c *conn) recv() (*message, []int, error) {
 		closeFDs(fds)
 		return nil, nil, fmt.Errorf("receive: expected %d descriptors, got %d", want, len(fds))
 	}
-	body := make([]byte, size)
-	if err := c.readFull(body); err != nil {
+	if size > maxBodySize {
+		closeFDs(fds)
+		return nil, nil, fmt.Errorf("receive: header claims %d bytes, limit %d: %w", size, maxBodySize, errFrameTooLarge)
+	}
+	body, err := c.readBody(int(size))
+	if err != nil {
 		closeFDs(fds)
 		return nil, nil, err
 	}

@@ -375,8 +375,10 @@ func RingBuffer() error {
 }
 
 // Privileged reports whether this process may have the privileges BPF
-// needs: root, CAP_SYS_ADMIN or CAP_BPF. When the capabilities cannot be
-// read it answers true and leaves the verdict to the kernel.
+// tracing needs: root, CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (tracing
+// programs and perf events need the latter; `gobcc doctor` and
+// testutil.Privileged apply the same rule). When the capabilities cannot
+// be read it answers true and leaves the verdict to the kernel.
 func Privileged() bool {
 	if os.Geteuid() == 0 {
 		return true
@@ -387,9 +389,9 @@ func Privileged() bool {
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return true
 	}
-	const capSysAdmin, capBPF = 21, 39
+	const capSysAdmin, capPerfmon, capBPF = 21, 38, 39
 	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	return has(capSysAdmin) || has(capBPF)
+	return has(capSysAdmin) || (has(capBPF) && has(capPerfmon))
 }
 
 // Result is one probe's outcome.

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.RunWithLeakCheck(m))
 }
 
 // loadReal loads this machine's /proc/kallsyms, which needs root to show

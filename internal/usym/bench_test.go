@@ -57,4 +57,4 @@ func BenchmarkResolveWarm(b *testing.B) {
 }
 
 // The comparison with BCC Python's BPF.sym (warm lookups/s and the memory a
-// warm cache holds) is the sym rows of `make bench` (internal/benchcmp).
+// warm cache holds) is the sym rows of `make bench` (bench/internal/benchcmp).

@@ -1,9 +1,9 @@
 """Shared code of the BCC Python side of gobcc's benchmark comparison.
 
-Every script here is run by internal/benchcmp's runner as
+Every script here is run by bench/internal/benchcmp's runner as
     /usr/bin/python3 scripts/bench/SCRIPT.py key=value ...
 from the repository's root, in a fresh process per sample. It does the same
-work as the gobcc measurement of the same name (internal/benchcmp) and prints
+work as the gobcc measurement of the same name (bench/internal/benchcmp) and prints
 its sample with emit(); the runner ignores everything else printed.
 """
 import json

@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-
-	"github.com/gobcc/gobcc/internal/testutil"
-	"github.com/gobcc/gobcc/internal/tracefs"
 )
 
 // The rows issue 7 adds beyond those of issue 2.
@@ -27,15 +24,6 @@ func TestIssue7RowsRegistered(t *testing.T) {
 			t.Errorf("%s: group %q, quick args %v", name, m.Group, m.QuickArgs)
 		}
 	}
-}
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
 }
 
 // runTwice runs a measurement once to warm up what stays for the process's
@@ -62,9 +50,9 @@ func runTwice(t *testing.T, name string, f func(Params) (float64, error), args m
 }
 
 func TestTraceRowCleansUp(t *testing.T) {
-	testutil.RequireRoot(t)
+	requireRoot(t)
 	runTwice(t, "trace/fields", measureTraceFields, map[string]string{"n": "500"})
-	dir, err := tracefs.Dir()
+	dir, err := tracefsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +65,7 @@ func TestTraceRowCleansUp(t *testing.T) {
 // TestEventsRowInProcess runs the climb in the test binary, which serves as
 // its own producer through eventbench's init.
 func TestEventsRowInProcess(t *testing.T) {
-	testutil.RequireRoot(t)
+	requireRoot(t)
 	for _, tr := range []struct{ transport, size string }{{"perf", "8"}, {"ring", "65536"}} {
 		v := runTwice(t, "events/"+tr.transport, measureEvents, map[string]string{
 			"transport": tr.transport, "size": tr.size, "start": "2000", "trials": "2", "dur_ms": "200"})
@@ -90,7 +78,7 @@ func TestEventsRowInProcess(t *testing.T) {
 }
 
 func TestSymRowKillsItsTarget(t *testing.T) {
-	testutil.RequireRoot(t)
+	requireRoot(t)
 	runTwice(t, "sym", measureSym, map[string]string{"what": "rate", "n": "1000"})
 	cmd, _, _, err := startSymTarget()
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/gobcc/gobcc/internal/benchcmp"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp"
 )
 
 var (

@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobcc/gobcc/internal/benchcmp"
-	"github.com/gobcc/gobcc/internal/benchcmp/report"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp/report"
 )
 
 func main() {

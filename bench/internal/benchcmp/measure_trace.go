@@ -43,7 +43,7 @@ var ErrTraceLines = errors.New("trace_pipe returned unexpected lines")
 // newTraceInstance creates a private tracefs instance with per-CPU buffers
 // large enough for n marker lines; remove deletes it.
 func newTraceInstance(n int) (dir string, remove func() error, err error) {
-	root, err := tracefs.Dir()
+	root, err := tracefsDir()
 	if err != nil {
 		return "", nil, err
 	}

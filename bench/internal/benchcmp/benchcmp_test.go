@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 func TestRegistryIsValid(t *testing.T) {
@@ -21,7 +19,7 @@ func TestRegistryIsValid(t *testing.T) {
 		t.Fatalf("%d measurements registered, want at least the 17 of issue 2", len(ms))
 	}
 	for _, m := range ms {
-		if _, err := os.Stat(filepath.Join("../../scripts/bench", m.Python)); err != nil {
+		if _, err := os.Stat(filepath.Join("../../../scripts/bench", m.Python)); err != nil {
 			t.Errorf("%s: Python script: %v", m.Name, err)
 		}
 		if got, err := Lookup(m.Name); err != nil || got != m {
@@ -105,16 +103,16 @@ func TestProbeRefusesBadCommandLines(t *testing.T) {
 // the run completes and that the table, the Markdown report and the chart
 // have every row. It times nothing.
 func TestQuickBench(t *testing.T) {
-	testutil.RequireRoot(t)
+	requireRoot(t)
 	if testing.Short() {
 		t.Skip("-short: the quick benchmark run takes about a minute")
 	}
 	if err := exec.Command("/usr/bin/python3", "-c", "import bcc").Run(); err != nil {
-		testutil.RequireKernel(t, "BCC Python is not usable: %v", err)
+		requireKernel(t, "BCC Python is not usable: %v", err)
 	}
 	dir := t.TempDir()
 	cmd := exec.Command("bash", "scripts/bench.sh", "quick", "-v=false")
-	cmd.Dir = "../.."
+	cmd.Dir = "../../.."
 	cmd.Env = append(os.Environ(), "BENCH_BIN="+filepath.Join(dir, "bin"), "BENCH_OUT="+filepath.Join(dir, "out"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

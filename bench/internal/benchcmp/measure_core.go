@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/gobcc/gobcc/internal/kallsyms"
 	"os"
 	"slices"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
-	"github.com/gobcc/gobcc/internal/bpfsys"
 )
 
 // The core measurements of issue 2: compile+load, the whole seed run, table
@@ -288,7 +286,7 @@ func FillHashU64(fd, n int) error {
 			keys = binary.NativeEndian.AppendUint64(keys, uint64(k))
 			values = binary.NativeEndian.AppendUint64(values, uint64(2*k))
 		}
-		done, err := bpfsys.MapUpdateBatch(fd, keys, values, uint32(count), 0)
+		done, err := mapUpdateBatch(fd, keys, values, uint32(count))
 		if err != nil {
 			return fmt.Errorf("fill: %d of %d stored: %w", first-1+int(done), n, err)
 		}
@@ -357,21 +355,7 @@ var ErrNoSymbols = errors.New("/proc/kallsyms lists no function addresses")
 // TextSymbols lists the function symbols (types t and T) of /proc/kallsyms
 // with non-zero addresses, except BPF programs, in file order, as
 // scripts/bench/benchlib.py's text_symbols does.
-func TextSymbols() ([]TextSymbol, error) {
-	t, err := kallsyms.Load()
-	if err != nil {
-		return nil, err
-	}
-	var syms []TextSymbol
-	for sym := range t.All() {
-		// BPF programs and trampolines ("[bpf]") come and go with other
-		// processes' programs; a lookup of one unloaded meanwhile fails.
-		if sym.Module != "bpf" {
-			syms = append(syms, TextSymbol{sym.Addr, sym.Name})
-		}
-	}
-	return syms, nil
-}
+func TextSymbols() ([]TextSymbol, error) { return readTextSymbols() }
 
 // SymbolSample picks n symbols spread over syms: index i*7919 mod len, the
 // same sequence benchlib.py's symbol_sample picks.

@@ -10,7 +10,7 @@ package main
 import (
 	"os"
 
-	"github.com/gobcc/gobcc/internal/benchcmp"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp"
 )
 
 func main() {

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobcc/gobcc/internal/benchcmp/eventbench"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp/eventbench"
 )
 
 func main() {

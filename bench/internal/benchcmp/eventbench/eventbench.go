@@ -7,7 +7,7 @@
 //
 // It is shared by the make bench rows events/perf and events/ring
 // (internal/benchcmp) and by the detailed sweep of scripts/bench_events.sh
-// (internal/benchcmp/events). BCC Python's side (scripts/bench_events_bcc.py)
+// (bench/cmd/eventbench). BCC Python's side (scripts/bench_events_bcc.py)
 // runs the same program, producer, trial and climb.
 //
 // The producer is this package's own binary re-executed: a process whose

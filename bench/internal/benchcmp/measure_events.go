@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/gobcc/gobcc/internal/benchcmp/eventbench"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp/eventbench"
 )
 
 // The event delivery rows: the highest rate at which a perf buffer or a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gobcc/gobcc/internal/benchcmp"
+	"github.com/gobcc/gobcc/bench/internal/benchcmp"
 )
 
 func fakeResults() []benchcmp.Result {
@@ -32,12 +32,13 @@ func TestMarkdownAndText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| title of new/seed <br>`new/seed` | s | 500 ms | 600 ms | 400 ms | 450 ms | 1.33 | 1.33x slower |",
+		"| title of new/seed <br>`new/seed` [1] | s | 500 ms | 600 ms | 400 ms | 450 ms | 1.33 | 1.33x slower |",
 		"| 6 MB | 6 MB | 129 MB | 130 MB | 0.0463 | 21.6x smaller |",
 		"| 2M/s | 2M/s | 9/s | 9/s | 2.22e+05 | 222222x faster |",
 		"| failed | failed | - | - |",
 		"![", "(benchmarks.png)", "note of ksymname",
 		"- `broken`, BCC Python: exit status 1\n",
+		"3. `ksymname` (gobcc measurement vs `scripts/bench/ksymname.py`): note of ksymname\n",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
@@ -49,6 +50,26 @@ func TestMarkdownAndText(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimSpace(txt.String()), "\n"); len(lines) != 5 {
 		t.Errorf("text table has %d lines, want header + 4:\n%s", len(lines), txt.String())
+	}
+}
+
+// Rows with the same script and note share one note, printed once.
+func TestMarkdownNotesOnce(t *testing.T) {
+	results := fakeResults()
+	shared := *results[0].Measurement
+	shared.Name = "new/seed/other"
+	results = append(results, benchcmp.Result{Measurement: &shared, Gobcc: results[0].Gobcc, Python: results[0].Python})
+	var md strings.Builder
+	if err := Markdown(&md, Meta{Runs: 3}, results, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(md.String(), "note of new/seed"); n != 1 {
+		t.Errorf("shared note printed %d times, want once:\n%s", n, md.String())
+	}
+	for _, want := range []string{"`new/seed/other` [1] |", "1. `new/seed`, `new/seed/other` (gobcc"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
+		}
 	}
 }
 
