@@ -102,11 +102,11 @@ type USDTLocation struct {
 // assembler operand (struct bcc_usdt_argument). Valid says which fields
 // are set.
 type USDTArgument struct {
-	Size, Valid                                      int
-	Constant                                         int64
-	DerefOffset                                      int
+	Size, Valid                                     int
+	Constant                                        int64
+	DerefOffset                                     int
 	DerefIdent, BaseRegisterName, IndexRegisterName string
-	Scale                                            int
+	Scale                                           int
 }
 
 func cstrings(ss ...string) ([]*C.char, func()) {
