@@ -69,10 +69,10 @@ print(json.dumps(out))
 
 type bccDebug struct {
 	Disasm, Dump, Decode, Decode2, Key, Leaf, Key2, Leaf2, Scan, Libc string
-	Malloc                                                         [][2]any
-	MallocAddrs                                                    []uint64 `json:"malloc_addrs"`
-	RawtpMod                                                       bool     `json:"rawtp_mod"`
-	XDP                                                            []int
+	Malloc                                                            [][2]any
+	MallocAddrs                                                       []uint64 `json:"malloc_addrs"`
+	RawtpMod                                                          bool     `json:"rawtp_mod"`
+	XDP                                                               []int
 }
 
 func runBCCDebug(t *testing.T) bccDebug {
