@@ -158,6 +158,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newVersionCommand(g),
 		newBuildCommand(g),
 		newCacheCommand(g),
+		newListCommand(g),
 	)
 	// --output/-o on every command but build, whose -o names the object
 	// file it writes (as cc -o does).
