@@ -210,3 +210,37 @@ func memlockWarnings() []string {
 	}
 	return nil
 }
+
+// autoIncludes is BCC's BPF._auto_includes, in its order.
+var autoIncludes = []struct {
+	header   string
+	keywords []string
+}{
+	{"linux/time.h", []string{"time"}},
+	{"linux/fs.h", []string{"fs", "file"}},
+	{"linux/blkdev.h", []string{"bio", "request"}},
+	{"linux/slab.h", []string{"alloc"}},
+	{"linux/netdevice.h", []string{"sk_buff", "net_device"}},
+}
+
+// GenerateAutoIncludes returns the #include lines BCC's
+// generate_auto_includes derives from the words of a program (tools such
+// as trace and argdist build programs from user expressions): a header
+// is included when one of its keywords occurs within a word, e.g. "bio"
+// in "struct bio *b" brings "#include <linux/blkdev.h>\n".
+func GenerateAutoIncludes(programWords []string) string {
+	var b strings.Builder
+	for _, inc := range autoIncludes {
+		line := "#include <" + inc.header + ">\n"
+	keywords:
+		for _, kw := range inc.keywords {
+			for _, w := range programWords {
+				if strings.Contains(w, kw) && !strings.Contains(b.String(), line) {
+					b.WriteString(line)
+					break keywords
+				}
+			}
+		}
+	}
+	return b.String()
+}

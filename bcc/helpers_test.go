@@ -321,3 +321,20 @@ func TestRaiseMemlock(t *testing.T) {
 		t.Errorf("RLIMIT_MEMLOCK changed: %+v -> %+v", before, after)
 	}
 }
+
+func TestGenerateAutoIncludesMatchesBCC(t *testing.T) {
+	words := []string{"struct", "bio", "*b;", "u64", "ts", "=", "bpf_ktime_get_ns();", "skb->len", "kmalloc", "filename"}
+	out, err := exec.Command(usymtest.Python, "-c",
+		"import sys\nfrom bcc import BPF\nsys.stdout.write(BPF.generate_auto_includes(sys.argv[1:]))", words[0], words[1], words[2], words[3],
+		words[4], words[5], words[6], words[7], words[8], words[9]).Output()
+	if err != nil {
+		t.Fatalf("BCC Python: %v", err)
+	}
+	got := GenerateAutoIncludes(words)
+	if got != string(out) || !strings.Contains(got, "linux/blkdev.h") {
+		t.Errorf("GenerateAutoIncludes:\n%s\nBCC:\n%s", got, out)
+	}
+	if GenerateAutoIncludes([]string{"u32", "pid"}) != "" {
+		t.Error("no keyword: want no includes")
+	}
+}
