@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -24,6 +25,8 @@ struct v { u64 x; struct { u16 p; } in; };
 BPF_HASH(h, struct k, struct v);
 BPF_HASH(h2, u64, int);
 BPF_ARRAY(arr, u32, 4);
+struct kb { u8 a:3; u8 b:5; u16 c; union { u32 x; u16 y; } u; _Bool flag; char ch; u32 wide:20; u32 rest:12; };
+BPF_HASH(h3, struct kb, u64);
 TRACEPOINT_PROBE(sched, sched_process_exec) {
 	struct k key = {};
 	key.a = bpf_get_current_pid_tgid() >> 32;
@@ -50,7 +53,11 @@ t = b["h"]
 k = t.Key(); k.a = 5; k.name = b"ab"; k.arr[0] = 1; k.arr[1] = 2; k.neg = -3
 v = t.Leaf(); v.x = 255; getattr(v, "in").p = 7
 t2 = b["h2"]
+t3 = b["h3"]
+kb = t3.Key(); kb.a = 5; kb.b = 17; kb.c = 300; kb.u.x = 0x12345678; kb.flag = True; kb.ch = b"A"; kb.wide = 0xabcde; kb.rest = 0x123
 out = {
+  "key3": t3.key_sprintf(kb).decode(),
+  "key3_bytes": ct.string_at(ct.byref(kb), ct.sizeof(t3.Key)).hex(),
   "disasm": b.disassemble_func("tracepoint__sched__sched_process_exec"),
   "dump": b.dump_func("tracepoint__sched__sched_process_exec").hex(),
   "decode": b.decode_table("h", sizeinfo=True),
@@ -69,6 +76,8 @@ print(json.dumps(out))
 
 type bccDebug struct {
 	Disasm, Dump, Decode, Decode2, Key, Leaf, Key2, Leaf2, Scan, Libc string
+	Key3                                                              string
+	Key3Bytes                                                         string `json:"key3_bytes"`
 	Malloc                                                            [][2]any
 	MallocAddrs                                                       []uint64 `json:"malloc_addrs"`
 	RawtpMod                                                          bool     `json:"rawtp_mod"`
@@ -176,6 +185,18 @@ func TestDebugHelpersMatchBCC(t *testing.T) {
 			t.Errorf("%s: LeafSprintf(LeafScanf(%q)) = %q, %v", c.t.Name(), c.leaf, got, err)
 		}
 	}
+	// Bitfield runs and unions print as libbcc's LLVM types have them.
+	h3, _ := b.Table("h3")
+	kb, err := hex.DecodeString(want.Key3Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h3.KeySprintf(kb); err != nil || got != want.Key3 {
+		t.Errorf("h3: KeySprintf = %q, %v; BCC %q", got, err, want.Key3)
+	}
+	if got, err := h3.KeyScanf(want.Key3); err != nil || hex.EncodeToString(got) != want.Key3Bytes {
+		t.Errorf("h3: KeyScanf(%q) = %x, %v; BCC's bytes %s", want.Key3, got, err, want.Key3Bytes)
+	}
 	if want.Key != `{ 0x5 "ab" [ 0x1 0x2 ] 0xfffffffd }` {
 		t.Errorf("BCC's key_sprintf changed: %s", want.Key)
 	}
@@ -236,18 +257,13 @@ func TestDebugHelpersMatchBCC(t *testing.T) {
 	}
 }
 
+// fmtPairs formats BCC's JSON [name, address] pairs (or ours) as "name addr".
 func fmtPairs(p [][2]any) []string {
 	var out []string
 	for _, x := range p {
-		out = append(out, strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(
-			strings.Join([]string{x[0].(string), strings.TrimSuffix(strings.TrimSuffix(jsonNum(x[1]), ".0"), "e+00")}, " "), "\n", ""), "\t", "")))
+		out = append(out, fmt.Sprintf("%v %.0f", x[0], x[1]))
 	}
 	return out
-}
-
-func jsonNum(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func TestDisassembleInsnsLddwConstant(t *testing.T) {

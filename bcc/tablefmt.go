@@ -20,7 +20,9 @@ var ErrScanf = errors.New("could not scanf")
 // KeySprintf formats key (the table's key, KeySize bytes) as BCC's
 // key_sprintf does (libbcc's bpf_table_key_snprintf): integers in hex
 // ("0x1f"), char arrays quoted ("\"bash\""), arrays "[ a b ]", structs
-// and unions "{ a b }". KeyScanf reads it back.
+// "{ a b }". As in libbcc, which prints the LLVM types clang lowered the C
+// types to, a run of adjacent bitfields is one integer and a union shows
+// its most aligned (then largest) member. KeyScanf reads it back.
 func (t *Table) KeySprintf(key []byte) (string, error) {
 	return sprintfC(t.name, "key", t.keyType, key)
 }
@@ -51,35 +53,14 @@ func sprintfC(table, what string, typ *ctype.Type, data []byte) (string, error) 
 		return "", fmt.Errorf("table %s: %s of %d bytes, want %d: %w", table, what, len(data), typ.Size, ErrTypeMismatch)
 	}
 	var b strings.Builder
-	formatC(&b, typ, data, 0, 0)
+	formatC(&b, typ, data)
 	return b.String(), nil
 }
 
-// readBits reads size bits at bit off of data (little-endian), or the
-// whole of an n-byte integer when size is 0.
-func readBits(data []byte, n, off, size int) uint64 {
-	var buf [8]byte
-	copy(buf[:], data[:min(len(data), 8)])
-	v := binary.LittleEndian.Uint64(buf[:])
-	if size == 0 {
-		if n < 8 {
-			v &= 1<<(8*n) - 1
-		}
-		return v
-	}
-	return v >> off & (1<<size - 1)
-}
-
-func formatC(b *strings.Builder, t *ctype.Type, data []byte, bitOff, bitSize int) {
+func formatC(b *strings.Builder, t *ctype.Type, data []byte) {
 	switch t.Kind {
 	case ctype.Bool, ctype.Int, ctype.Uint, ctype.Char:
-		if t.Size == 16 && bitSize == 0 {
-			lo, hi := binary.LittleEndian.Uint64(data), binary.LittleEndian.Uint64(data[8:])
-			v := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
-			fmt.Fprintf(b, "0x%x", v.Or(v, new(big.Int).SetUint64(lo)))
-			return
-		}
-		fmt.Fprintf(b, "0x%x", readBits(data, t.Size, bitOff, bitSize))
+		formatUint(b, data[:t.Size])
 	case ctype.Float:
 		switch t.Size {
 		case 4:
@@ -98,20 +79,79 @@ func formatC(b *strings.Builder, t *ctype.Type, data []byte, bitOff, bitSize int
 	case ctype.Array:
 		b.WriteString("[ ")
 		for i := 0; i < t.Len; i++ {
-			formatC(b, t.Elem, data[i*t.Elem.Size:], 0, 0)
+			formatC(b, t.Elem, data[i*t.Elem.Size:])
 			b.WriteByte(' ')
 		}
 		b.WriteString("]")
 	case ctype.Struct, ctype.Union:
 		b.WriteString("{ ")
-		for _, f := range t.Fields {
-			formatC(b, f.Type, data[f.Offset:], f.BitOffset, f.BitSize)
+		for _, m := range printedMembers(t) {
+			if m.bitRun > 0 {
+				formatUint(b, data[m.offset:m.offset+m.bitRun])
+			} else {
+				formatC(b, m.typ, data[m.offset:])
+			}
 			b.WriteByte(' ')
 		}
 		b.WriteString("}")
 	default:
 		formatBytes(b, data[:t.Size])
 	}
+}
+
+// formatUint prints little-endian bytes as one hex number.
+func formatUint(b *strings.Builder, data []byte) {
+	be := make([]byte, len(data))
+	for i, c := range data {
+		be[len(data)-1-i] = c
+	}
+	fmt.Fprintf(b, "0x%x", new(big.Int).SetBytes(be))
+}
+
+// printedMember is what libbcc prints as one member of a struct or union:
+// libbcc formats the LLVM type clang lowered the C type to, where a run
+// of adjacent bitfields is one integer (bitRun bytes at offset) and a
+// union is its most aligned (then largest) member.
+type printedMember struct {
+	typ    *ctype.Type
+	offset int
+	bitRun int
+}
+
+func printedMembers(t *ctype.Type) []printedMember {
+	if t.Kind == ctype.Union {
+		var best *ctype.Field
+		for i := range t.Fields {
+			f := &t.Fields[i]
+			if f.BitSize > 0 {
+				continue
+			}
+			if best == nil || f.Type.Align > best.Type.Align || f.Type.Align == best.Type.Align && f.Type.Size > best.Type.Size {
+				best = f
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		return []printedMember{{typ: best.Type, offset: best.Offset}}
+	}
+	var out []printedMember
+	for i := 0; i < len(t.Fields); i++ {
+		f := t.Fields[i]
+		if f.BitSize == 0 {
+			out = append(out, printedMember{typ: f.Type, offset: f.Offset})
+			continue
+		}
+		start, end := f.Offset*8+f.BitOffset, f.Offset*8+f.BitOffset+f.BitSize
+		for i+1 < len(t.Fields) && t.Fields[i+1].BitSize > 0 {
+			i++
+			n := t.Fields[i]
+			end = max(end, n.Offset*8+n.BitOffset+n.BitSize)
+		}
+		first := start / 8
+		out = append(out, printedMember{offset: first, bitRun: (end - first*8 + 7) / 8})
+	}
+	return out
 }
 
 func formatBytes(b *strings.Builder, data []byte) {
@@ -186,7 +226,7 @@ func scanfC(table, what string, typ *ctype.Type, size int, text string) ([]byte,
 	}
 	s := &scanner{toks: toks}
 	out := make([]byte, max(size, typ.Size))
-	if err := s.scan(typ, out, 0, 0); err != nil {
+	if err := s.scan(typ, out); err != nil {
 		return nil, fmt.Errorf("table %s: %s %q: %w: %w", table, what, text, ErrScanf, err)
 	}
 	if s.pos != len(s.toks) {
@@ -216,7 +256,7 @@ func parseCInt(tok string) (*big.Int, error) {
 	return v, nil
 }
 
-func (s *scanner) scan(t *ctype.Type, out []byte, bitOff, bitSize int) error {
+func (s *scanner) scan(t *ctype.Type, out []byte) error {
 	switch t.Kind {
 	case ctype.Bool, ctype.Int, ctype.Uint, ctype.Char:
 		tok, err := s.next()
@@ -235,17 +275,7 @@ func (s *scanner) scan(t *ctype.Type, out []byte, bitOff, bitSize int) error {
 		for i, c := range vb {
 			buf[len(vb)-1-i] = c
 		}
-		if bitSize == 0 {
-			copy(out[:t.Size], buf[:t.Size])
-			return nil
-		}
-		x := binary.LittleEndian.Uint64(buf[:8]) & (1<<bitSize - 1)
-		var cur [8]byte
-		n := copy(cur[:], out)
-		w := binary.LittleEndian.Uint64(cur[:])
-		w = w&^((1<<bitSize-1)<<bitOff) | x<<bitOff
-		binary.LittleEndian.PutUint64(cur[:], w)
-		copy(out[:n], cur[:n])
+		copy(out[:t.Size], buf[:t.Size])
 		return nil
 	case ctype.Float:
 		tok, err := s.next()
@@ -284,7 +314,7 @@ func (s *scanner) scan(t *ctype.Type, out []byte, bitOff, bitSize int) error {
 			return err
 		}
 		for i := 0; i < t.Len; i++ {
-			if err := s.scan(t.Elem, out[i*t.Elem.Size:], 0, 0); err != nil {
+			if err := s.scan(t.Elem, out[i*t.Elem.Size:]); err != nil {
 				return err
 			}
 		}
@@ -293,9 +323,13 @@ func (s *scanner) scan(t *ctype.Type, out []byte, bitOff, bitSize int) error {
 		if err := s.expect("{"); err != nil {
 			return err
 		}
-		for _, f := range t.Fields {
-			if err := s.scan(f.Type, out[f.Offset:], f.BitOffset, f.BitSize); err != nil {
-				return fmt.Errorf("member %s: %w", f.Name, err)
+		for _, m := range printedMembers(t) {
+			typ := m.typ
+			if m.bitRun > 0 {
+				typ = &ctype.Type{Kind: ctype.Uint, Size: m.bitRun}
+			}
+			if err := s.scan(typ, out[m.offset:]); err != nil {
+				return fmt.Errorf("member at offset %d: %w", m.offset, err)
 			}
 		}
 		return s.expect("}")
@@ -304,7 +338,7 @@ func (s *scanner) scan(t *ctype.Type, out []byte, bitOff, bitSize int) error {
 		return err
 	}
 	for i := 0; i < t.Size; i++ {
-		if err := s.scan(&ctype.Type{Kind: ctype.Uint, Size: 1}, out[i:], 0, 0); err != nil {
+		if err := s.scan(&ctype.Type{Kind: ctype.Uint, Size: 1}, out[i:]); err != nil {
 			return err
 		}
 	}
