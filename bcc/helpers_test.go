@@ -354,3 +354,33 @@ func TestGenerateAutoIncludesMatchesBCC(t *testing.T) {
 		t.Error("no keyword: want no includes")
 	}
 }
+
+// TestNewWarnsWhenMemlockRaiseFails: on a kernel that charges maps to
+// RLIMIT_MEMLOCK, a refused setrlimit does not stop New (the maps may fit
+// under the limit, and libbcc retries as BCC does); it becomes a warning.
+func TestNewWarnsWhenMemlockRaiseFails(t *testing.T) {
+	testutil.RequireRoot(t)
+	saved := systemMemlock
+	defer func() { systemMemlock = saved }()
+	sets := 0
+	systemMemlock = memlockOps{
+		release: func() (string, error) { return "5.4.0-old", nil },
+		get:     func() (unix.Rlimit, error) { return unix.Rlimit{Cur: 8 << 20, Max: 8 << 20}, nil },
+		set:     func(unix.Rlimit) error { sets++; return unix.EPERM },
+	}
+	b, err := New(Options{Text: `BPF_ARRAY(a, u64, 1);`})
+	if err != nil {
+		t.Fatalf("New failed instead of warning: %v", err)
+	}
+	defer b.Close()
+	if sets != 1 {
+		t.Errorf("setrlimit attempted %d times, want 1", sets)
+	}
+	found := false
+	for _, w := range b.Warnings() {
+		found = found || strings.Contains(w, "RLIMIT_MEMLOCK") && strings.Contains(w, "operation not permitted")
+	}
+	if !found {
+		t.Errorf("no RLIMIT_MEMLOCK warning in %q", b.Warnings())
+	}
+}
