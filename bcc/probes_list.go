@@ -195,7 +195,12 @@ func ListKernelFunctions(pattern string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
-	f, err := os.Open(filepath.Join(dir, "available_filter_functions"))
+	return kernelFunctionsFrom(filepath.Join(dir, "available_filter_functions"), pattern)
+}
+
+// kernelFunctionsFrom reads an available_filter_functions file.
+func kernelFunctionsFrom(file, pattern string) ([]string, error) {
+	f, err := os.Open(file)
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%w: kernel functions: %w (the kernel has no function tracer)", ErrNotSupported, err)
 	}
