@@ -14,6 +14,11 @@ import (
 // before the verifier saw them (BCC's dump_func): 8 bytes per
 // instruction, map references holding the compile helper's descriptor
 // numbers. The function need not be loaded. The caller owns the copy.
+//
+// A program that came from the compile cache or from Options.Object was
+// not compiled by this call: its map loads are as the object stores them
+// (register and immediate zero; the object's relocations name the map).
+// Options.NoCache gives BCC's form.
 func (b *BPF) DumpFunc(name string) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
