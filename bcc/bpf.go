@@ -190,6 +190,7 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
+	b.warnings = append(b.warnings, memlockWarnings()...)
 	usdt, err := usdtRequests(opts.USDTContexts)
 	if err != nil {
 		return nil, err

@@ -171,6 +171,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newCacheCommand(g),
 		newExportCommand(g),
 		newGenDocsCommand(),
+		newListCommand(g),
 	)
 	// --output/-o on every command but build, whose -o names the object
 	// file it writes (as cc -o does).
