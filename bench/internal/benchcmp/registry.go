@@ -66,6 +66,9 @@ type Measurement struct {
 	WallTime bool
 	// Note is a footnote for the report: what exactly is compared.
 	Note string
+	// Warmup runs one untimed gobcc sample before the timed ones (to fill
+	// the compile cache for the warm rows).
+	Warmup bool
 	// Nice, when not zero, runs both sides' processes at this nice value
 	// (through nice(1)), for measurements that other work on the machine
 	// would otherwise disturb more than the code measured.

@@ -89,6 +89,13 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		pyKey := m.Python + " " + strings.Join(argv, " ")
 		py, shared := pythonDone[pyKey]
 		r := Result{Measurement: m}
+		if m.Warmup {
+			_, err := runSample(ctx, cfg, env, m, cfg.Probe, append([]string{m.Name}, argv...))
+			logSample(cfg.Log, m, "gobcc", -1, 0, err)
+			if err != nil {
+				r.Gobcc.Err = err
+			}
+		}
 		for i := 0; i < cfg.Runs; i++ {
 			if r.Gobcc.Err == nil {
 				v, err := runSample(ctx, cfg, env, m, cfg.Probe, append([]string{m.Name}, argv...))
