@@ -112,7 +112,29 @@ func startChild(t *testing.T, path string, args ...string) *child {
 		c.stdin.Close()
 		c.cmd.Wait()
 	})
+	// Tests resolve the child's libraries through its mappings right away,
+	// and a warm New no longer gives the dynamic linker time to map them:
+	// libc comes after the test libraries, so wait for it (static children
+	// never map it; give up quietly after a while).
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", cmd.Process.Pid)); err == nil && strings.Contains(string(maps), "/libc.so") {
+			break
+		}
+	}
 	return c
+}
+
+// waitMapped waits until process pid maps a file whose path contains name.
+func waitMapped(t *testing.T, pid int, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid)); err == nil && strings.Contains(string(maps), name) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d never mapped %s", pid, name)
 }
 
 // run tells the child to go and returns its line.

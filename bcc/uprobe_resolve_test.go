@@ -17,6 +17,9 @@ func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 	bins := buildUprobeTargets(t)
 	ch := startChild(t, bins.pie, "5")
 	pid := ch.cmd.Process.Pid
+	// Resolving "gobcctest" by pid reads the child's mappings: wait until the
+	// dynamic linker has mapped the library (a warm New is faster than that).
+	waitMapped(t, pid, "libgobcctest.so")
 	b, err := New(Options{Text: uprobeCountProg})
 	if err != nil {
 		t.Fatal(err)
