@@ -4,16 +4,16 @@
 
 struct event {
     u32 pid;
-    u32 count;
+    u64 count;
     char comm[TASK_COMM_LEN];
 };
 
 BPF_RINGBUF_OUTPUT(ring, 8);
-BPF_HASH(calls, u32, u32);
+BPF_HASH(calls, u32, u64);
 
 TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
     struct event ev = {};
-    u32 zero = 0, *n;
+    u64 zero = 0, *n;
 
     ev.pid = bpf_get_current_pid_tgid() >> 32;
     n = calls.lookup_or_try_init(&ev.pid, &zero);

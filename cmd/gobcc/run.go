@@ -181,13 +181,13 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 		return err
 	}
 	defer events.close()
-	if !g.json() {
-		what := "printing tables every " + o.interval.String()
-		if len(events.tables) > 0 {
-			what = fmt.Sprintf("streaming events of %s, %s", events.tableNames(), what)
-		}
-		fmt.Fprintf(os.Stderr, "gobcc: %s attached; %s, Ctrl-C to stop\n", programName(opts), what)
+	// Also with -o json: standard error is for people, and a script can
+	// wait for this line to know the probes are in place.
+	what := "printing tables every " + o.interval.String()
+	if len(events.tables) > 0 {
+		what = fmt.Sprintf("streaming events of %s, %s", events.tableNames(), what)
 	}
+	fmt.Fprintf(os.Stderr, "gobcc: %s attached; %s, Ctrl-C to stop\n", programName(opts), what)
 	if err := events.header(); err != nil {
 		return err
 	}
