@@ -57,7 +57,7 @@ type eventStream struct {
 	w       *bufio.Writer
 	b       *bcc.BPF
 	json    bool
-	prefix  bool // text lines start with the table's name
+	prefix  bool // name=value lines start with the table's name
 	tables  []*eventTable
 	layout  *eventLayout // --columns or --format; nil prints name=value
 	readers []io.Closer
@@ -439,7 +439,7 @@ func (s *eventStream) usymOf(et *eventTable, ev bcc.Value, name string, v bcc.Va
 // --columns / --format layout.
 func (s *eventStream) eventText(et *eventTable, ev bcc.Value, data []byte) []byte {
 	var sb strings.Builder
-	if s.prefix {
+	if s.prefix && s.layout == nil {
 		sb.WriteString(et.table.Name())
 		sb.WriteString(": ")
 	}
