@@ -93,7 +93,9 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 		et := &eventTable{table: t, ksymAll: ksym.has(t.Name()), ksym: map[string]bool{}, usym: map[string]bool{}}
 		typ, err := t.EventType()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "gobcc: warning: %v; its events print as hex bytes\n", err)
+			// One line: the cause joins the sentinel with a newline.
+			msg := strings.ReplaceAll(err.Error(), "\n", ": ")
+			fmt.Fprintf(os.Stderr, "gobcc: warning: %s; its events print as hex bytes\n", msg)
 		} else {
 			et.typ = typ
 		}
