@@ -184,6 +184,21 @@ func runWithChild(t *testing.T, n int, args ...string) (string, int) {
 	return string(out), child.pid()
 }
 
+// kernelAddress is the address of a kernel function.
+func kernelAddress(t *testing.T, name string) uint64 {
+	t.Helper()
+	requireRoot(t)
+	syms, err := bcc.LoadKernelSymbols()
+	if err != nil {
+		t.Fatalf("kernel symbols: %v", err)
+	}
+	addr, err := syms.KsymName(name)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return addr
+}
+
 var kvPair = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
 
 // parseKV reads a name=value event line.
@@ -213,17 +228,8 @@ func checkCounts(t *testing.T, counts []int, n int, out string) {
 }
 
 func TestRunPerfEventsText(t *testing.T) {
-	requireRoot(t)
-	syms, err := bcc.LoadKernelSymbols()
-	if err != nil {
-		t.Fatalf("kernel symbols: %v", err)
-	}
-	addr, err := syms.KsymName("vfs_read")
-	if err != nil {
-		t.Fatalf("vfs_read: %v", err)
-	}
 	const calls = 7
-	out, pid := runWithChild(t, calls, "--interval", "1h", "-D", fmt.Sprintf("KADDR=0x%x", addr),
+	out, pid := runWithChild(t, calls, "--interval", "1h", "-D", fmt.Sprintf("KADDR=0x%x", kernelAddress(t, "vfs_read")),
 		"--ksym=events.addr", "--usym", "uaddr", "testdata/cli_events_perf.c")
 	var counts []int
 	for _, line := range strings.Split(out, "\n") {
@@ -262,7 +268,10 @@ func TestRunPerfEventsText(t *testing.T) {
 
 func TestRunPerfEventsJSON(t *testing.T) {
 	const calls = 5
-	out, pid := runWithChild(t, calls, "-o", "json", "--interval", "1h", "--ksym", "--usym", "uaddr", "testdata/cli_events_perf.c")
+	// --ksym alone names the u64 fields holding kernel addresses: addr
+	// (vfs_read's), not count or the user address uaddr.
+	out, pid := runWithChild(t, calls, "-o", "json", "--interval", "1h", "-D", fmt.Sprintf("KADDR=0x%x", kernelAddress(t, "vfs_read")),
+		"--ksym", "--usym", "uaddr", "testdata/cli_events_perf.c")
 	var counts []int
 	tables := 0
 	for _, o := range jsonLines(t, out) {
@@ -294,10 +303,8 @@ func TestRunPerfEventsJSON(t *testing.T) {
 		if s, _ := usym["uaddr"].(string); s != "getppid" {
 			t.Errorf("usym of uaddr %v in %v", usym["uaddr"], o)
 		}
-		if _, ok := o["ksym"]; ok {
-			// addr is 0 (no KADDR): nothing in the event is a kernel
-			// address, so --ksym finds nothing to name.
-			t.Errorf("ksym without a kernel address: %v", o)
+		if ksym, _ := o["ksym"].(map[string]any); len(ksym) != 1 || ksym["addr"] != "vfs_read" {
+			t.Errorf("ksym %v, want {addr: vfs_read} alone", o["ksym"])
 		}
 		counts = append(counts, int(f["count"].(float64)))
 	}
