@@ -48,8 +48,9 @@ print as BCC's print_log2_hist and print_linear_hist.
 
 Every BPF_PERF_OUTPUT and BPF_RINGBUF_OUTPUT table is read as its events
 arrive, each printed on one line decoded by the struct the program submits:
-"pid=42 comm=bash count=3" (prefixed "TABLE: " when the program has more
-than one; char arrays as text, values with spaces quoted), or with -o json {"type":"event","table":...,"fields":{...}}.
+"pid=42 comm=bash count=3" (char arrays as text, values with spaces
+quoted, "TABLE: " first when the program has more than one), or with
+-o json {"type":"event","table":...,"fields":{...}}.
 --columns pid,comm prints a heading and aligned columns, as BCC's snoop
 tools do; --format '{pid:-7} {comm}' any layout ({FIELD:WIDTH}, negative
 widths align left). --ksym=TABLE.FIELD shows a field as a kernel symbol;
