@@ -49,6 +49,10 @@ type Options struct {
 	// AttachUSDTIgnorePID attaches USDT probes of process contexts for
 	// every process (BPF(attach_usdt_ignore_pid=True)).
 	AttachUSDTIgnorePID bool
+	// Headers chooses the kernel headers the program compiles against:
+	// HeadersAuto (the default, also for ""), HeadersBTF, HeadersInstalled,
+	// or a directory. See ResolveHeaders and docs/headers.md.
+	Headers string
 }
 
 // BPF is a compiled program with its tables, loaded functions and
@@ -137,11 +141,16 @@ func New(opts Options) (*BPF, error) {
 	if err != nil {
 		return nil, err
 	}
+	kernelSource, headerWarns, err := compileHeaders(opts.Headers)
+	if err != nil {
+		return nil, err
+	}
 	session, err := compiler.Compile(compiler.Request{
-		Text:       text,
-		CFlags:     flags,
-		DebugFlags: uint(opts.Debug),
-		USDT:       usdt,
+		Text:         text,
+		CFlags:       flags,
+		DebugFlags:   uint(opts.Debug),
+		USDT:         usdt,
+		KernelSource: kernelSource,
 	}, !opts.InProcess)
 	if err != nil {
 		if len(usdt) > 0 && !errors.Is(err, ErrCompile) && strings.Contains(err.Error(), "USDT") {
@@ -155,7 +164,7 @@ func New(opts Options) (*BPF, error) {
 	if out := strings.ReplaceAll(b.result.Output, virtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
 	}
-	b.warnings = append(b.warnings, headerWarnings()...)
+	b.warnings = append(b.warnings, headerWarns...)
 	if err := b.openTables(); err != nil {
 		b.Close()
 		return nil, err
