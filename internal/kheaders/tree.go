@@ -114,8 +114,8 @@ func Write(dir string, in Input) (Stats, error) {
 	}
 	mb.WriteString("#endif /* __GOBCC_MACROS_H__ */\n")
 	files := map[string][]byte{
-		"include/gobcc/macros.h": mb.Bytes(),
-		"include/gobcc/kernel.h": []byte("#ifndef __GOBCC_KERNEL_H__\n#define __GOBCC_KERNEL_H__\n#include <gobcc/vmlinux.h>\n#include <gobcc/macros.h>\n#endif\n"),
+		"include/gobcc/macros.h":                 mb.Bytes(),
+		"include/gobcc/kernel.h":                 []byte("#ifndef __GOBCC_KERNEL_H__\n#define __GOBCC_KERNEL_H__\n#include <gobcc/vmlinux.h>\n#include <gobcc/macros.h>\n#endif\n"),
 		"include/linux/kconfig.h":                kconfigHeader(in.Config),
 		"include/generated/uapi/linux/version.h": versionHeader(in.Release),
 		"include/generated/autoconf.h":           []byte("#include <linux/kconfig.h>\n"),
