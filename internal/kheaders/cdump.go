@@ -176,9 +176,47 @@ func (d *dumper) typedefExcluded(td *btf.Typedef) bool {
 // builtinTypedefs are clang's own names that BTF records as typedefs.
 var builtinTypedefs = map[string]bool{"__builtin_va_list": true}
 
-// dump writes the declarations of all types.
-func (d *dumper) dump(types []btf.Type) error {
+// isScalarTypedef says whether a typedef names an integer or floating type
+// (u32, __be16, size_t, bool): these go to the small types.h that headers
+// libbcc always includes get, instead of the whole of vmlinux.h.
+func isScalarTypedef(t btf.Type) bool {
+	td, ok := t.(*btf.Typedef)
+	if !ok {
+		return false
+	}
+	for t = td.Type; ; {
+		switch u := t.(type) {
+		case *btf.Typedef:
+			t = u.Type
+		case *btf.Const, *btf.Volatile, *btf.TypeTag:
+			t = skipQualifiers(u)
+		case *btf.Int, *btf.Float:
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// dumpScalars writes the scalar typedefs (see isScalarTypedef) to w; dump
+// then leaves them out.
+func (d *dumper) dumpScalars(types []btf.Type, w io.Writer) error {
 	d.nameTypes(types)
+	main := d.w
+	d.w = bufio.NewWriter(w)
+	for _, t := range types {
+		if isScalarTypedef(t) {
+			d.define(t)
+		}
+	}
+	err := d.w.Flush()
+	d.w = main
+	return err
+}
+
+// dump writes the declarations of all types but the scalar typedefs
+// dumpScalars wrote before.
+func (d *dumper) dump(types []btf.Type) error {
 	for _, t := range types {
 		if e, ok := t.(*btf.Enum); ok && d.enumerators[e] != nil {
 			d.writeEnum(e)
