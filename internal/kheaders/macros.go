@@ -258,6 +258,56 @@ const prelude = `#ifndef NULL
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
+#define __swab16(x) ((__u16)__builtin_bswap16((__u16)(x)))
+#define __swab32(x) ((__u32)__builtin_bswap32((__u32)(x)))
+#define __swab64(x) ((__u64)__builtin_bswap64((__u64)(x)))
+#define swab16 __swab16
+#define swab32 __swab32
+#define swab64 __swab64
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define __cpu_to_be16(x) __swab16(x)
+#define __cpu_to_be32(x) __swab32(x)
+#define __cpu_to_be64(x) __swab64(x)
+#define __cpu_to_le16(x) ((__u16)(x))
+#define __cpu_to_le32(x) ((__u32)(x))
+#define __cpu_to_le64(x) ((__u64)(x))
+#else
+#define __cpu_to_be16(x) ((__u16)(x))
+#define __cpu_to_be32(x) ((__u32)(x))
+#define __cpu_to_be64(x) ((__u64)(x))
+#define __cpu_to_le16(x) __swab16(x)
+#define __cpu_to_le32(x) __swab32(x)
+#define __cpu_to_le64(x) __swab64(x)
+#endif
+#define __be16_to_cpu(x) __cpu_to_be16(x)
+#define __be32_to_cpu(x) __cpu_to_be32(x)
+#define __be64_to_cpu(x) __cpu_to_be64(x)
+#define __le16_to_cpu(x) __cpu_to_le16(x)
+#define __le32_to_cpu(x) __cpu_to_le32(x)
+#define __le64_to_cpu(x) __cpu_to_le64(x)
+#define cpu_to_be16 __cpu_to_be16
+#define cpu_to_be32 __cpu_to_be32
+#define cpu_to_be64 __cpu_to_be64
+#define be16_to_cpu __be16_to_cpu
+#define be32_to_cpu __be32_to_cpu
+#define be64_to_cpu __be64_to_cpu
+#define cpu_to_le16 __cpu_to_le16
+#define cpu_to_le32 __cpu_to_le32
+#define cpu_to_le64 __cpu_to_le64
+#define le16_to_cpu __le16_to_cpu
+#define le32_to_cpu __le32_to_cpu
+#define le64_to_cpu __le64_to_cpu
+#define __constant_htons(x) __cpu_to_be16(x)
+#define __constant_ntohs(x) __be16_to_cpu(x)
+#define __constant_htonl(x) __cpu_to_be32(x)
+#define __constant_ntohl(x) __be32_to_cpu(x)
+#ifndef htons
+#define htons(x) __cpu_to_be16(x)
+#define ntohs(x) __be16_to_cpu(x)
+#define htonl(x) __cpu_to_be32(x)
+#define ntohl(x) __be32_to_cpu(x)
+#endif
+#define IS_ERR_VALUE(x) ((unsigned long)(void *)(x) >= (unsigned long)-4095)
 #ifndef min
 #define min(a, b) ((a) < (b) ? (a) : (b))
 #endif
