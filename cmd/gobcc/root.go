@@ -38,6 +38,7 @@ type globalOptions struct {
 	debug     debugflags.Flags
 	output    string
 	noIsolate bool
+	headers   string
 }
 
 // json reports whether machine-readable output was asked for.
@@ -74,6 +75,7 @@ func (g *globalOptions) programOptions(stdin io.Reader, prog string) (bcc.Option
 		Debug:       g.debug,
 		DebugWriter: os.Stderr,
 		InProcess:   g.noIsolate,
+		Headers:     g.headers,
 	}
 	if prog == "-" {
 		text, err := io.ReadAll(stdin)
@@ -133,6 +135,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 	pf.Lookup("debug").NoOptDefVal = "bpf"
 	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json (one JSON object per line)")
 	pf.BoolVar(&g.noIsolate, "no-isolate", false, "compile in this process instead of a helper process")
+	pf.StringVar(&g.headers, "headers", "", headersFlagHelp+" (default auto, or $"+bcc.HeadersEnv+")")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if g.output != outputText && g.output != outputJSON {
 			return usageErrorf("--output %q: want text or json", g.output)
@@ -146,6 +149,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newKsymCommand(g),
 		newTablesCommand(g),
 		newDoctorCommand(g),
+		newHeadersCommand(g),
 		newVersionCommand(g),
 	)
 	return root, g
