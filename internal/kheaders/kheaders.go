@@ -391,7 +391,7 @@ func (c Config) input() (Input, error) {
 // key hashes everything the tree depends on.
 func (in Input) key() string {
 	h := sha256.New()
-	io.WriteString(h, formatVersion+"\x00"+in.Release+"\x00")
+	io.WriteString(h, formatVersion+"\x00"+in.Release+"\x00"+prelude+"\x00"+strings.Join(lightHeaders, "\x00")+"\x00")
 	h.Write(dataHash[:])
 	writeBlob := func(name string, b []byte) {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
