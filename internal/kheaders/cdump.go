@@ -21,6 +21,12 @@ type Excluded struct {
 	Idents map[string]bool
 	// Typedefs are typedef names.
 	Typedefs map[string]bool
+	// HeaderTags, when not empty, are the struct and union tags kernel
+	// headers define. Other tags of the BTF are private to .c files
+	// (nameidata, mnt_namespace): programs declare their own copy, which
+	// must not collide, so they are treated like libbcc's (declared, and
+	// defined under another name only where other types embed them).
+	HeaderTags map[string]bool
 }
 
 // dumper writes BTF types as C declarations that clang lays out exactly as
@@ -163,10 +169,14 @@ func (d *dumper) enumWanted(e *btf.Enum) bool {
 	return true
 }
 
-// compositeExcluded says whether a struct or union is libbcc's to define.
+// compositeExcluded says whether a struct or union is libbcc's or the
+// program's to define.
 func (d *dumper) compositeExcluded(t btf.Type) bool {
 	name := t.TypeName()
-	return name != "" && d.tagName[t] == name && d.excluded.Tags[name]
+	if name == "" || d.tagName[t] != name {
+		return false
+	}
+	return d.excluded.Tags[name] || (len(d.excluded.HeaderTags) > 0 && !d.excluded.HeaderTags[name])
 }
 
 func (d *dumper) typedefExcluded(td *btf.Typedef) bool {

@@ -336,7 +336,7 @@ type embedded struct {
 func loadEmbedded() embedded {
 	e := embedded{
 		macros:   map[string]string{},
-		excluded: Excluded{Tags: map[string]bool{}, Idents: map[string]bool{}, Typedefs: map[string]bool{}},
+		excluded: Excluded{Tags: map[string]bool{}, Idents: map[string]bool{}, Typedefs: map[string]bool{}, HeaderTags: map[string]bool{}},
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -350,6 +350,8 @@ func loadEmbedded() embedded {
 			e.macros[name] = value
 		case "tag":
 			e.excluded.Tags[name] = true
+		case "htag":
+			e.excluded.HeaderTags[name] = true
 		case "ident":
 			e.excluded.Idents[name] = true
 		case "typedef":

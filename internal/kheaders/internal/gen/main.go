@@ -57,6 +57,13 @@ func main() {
 	for _, n := range sortedKeys(macros) {
 		lines = append(lines, "macro\t"+n+"\t"+macros[n])
 	}
+	tags, err := headerTags(*src, *arch)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, n := range tags {
+		lines = append(lines, "htag\t"+n)
+	}
 	excl, err := libbccNames(*lib)
 	if err != nil {
 		log.Fatal(err)
@@ -66,7 +73,7 @@ func main() {
 	if err := os.WriteFile(*out, []byte(header+strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("%d paths, %d macros, %d libbcc names", len(paths), len(macros), len(excl))
+	log.Printf("%d paths, %d macros, %d header struct/union tags, %d libbcc names", len(paths), len(macros), len(tags), len(excl))
 }
 
 // headerPaths lists include/ (without device-tree bindings) and
@@ -139,6 +146,33 @@ func internalMacros(src, arch string) (map[string]string, error) {
 		out[n] = b
 	}
 	return out, nil
+}
+
+// headerTags lists the struct and union tags defined in the tree's
+// headers: the others in a kernel's BTF are private to .c files
+// (nameidata, mnt_namespace), which programs declare themselves.
+func headerTags(roots ...string) ([]string, error) {
+	def := regexp.MustCompile(`(?m)^\s*(?:typedef\s+)?(?:struct|union)\s+(\w+)\s*\{`)
+	seen := map[string]bool{}
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".h") {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, m := range def.FindAllSubmatch(data, -1) {
+				seen[string(m[1])] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sortedKeys(seen), nil
 }
 
 var (
