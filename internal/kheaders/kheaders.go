@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -302,7 +303,35 @@ func (c Config) Generate() (Tree, error) {
 		return t, fmt.Errorf("header cache: %w", err)
 	}
 	t.Generated = true
+	pruneStale(base, key)
 	return t, nil
+}
+
+// pruneStale removes the cache entries an older gobcc format wrote (they
+// are never used again) and leftovers of interrupted generations. Trees of
+// the same format for other BTF (another kernel, other modules) stay.
+func pruneStale(base, keep string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(base, e.Name())
+		if e.Name() == keep || !e.IsDir() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(p)
+			}
+			continue
+		}
+		stamp, err := os.ReadFile(filepath.Join(p, stampFile))
+		if err == nil && strings.HasPrefix(string(stamp), formatVersion+"\n") {
+			continue
+		}
+		os.RemoveAll(p)
+	}
 }
 
 // makePrivateDir creates dir (mode 0700) if needed and checks that it
