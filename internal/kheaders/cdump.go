@@ -434,7 +434,12 @@ func (d *dumper) decl(t btf.Type, inner string, lvl int) string {
 	case *btf.Pointer:
 		s := "*" + inner
 		switch skipQualifiers(t.Target).(type) {
-		case *btf.Array, *btf.FuncProto:
+		case *btf.FuncProto:
+			// BPF programs cannot call through kernel function pointers;
+			// they only read them. void * has the same layout and spares
+			// clang thousands of prototypes in every compile.
+			return "void " + s
+		case *btf.Array:
 			s = "(" + s + ")"
 		}
 		d.pointee = true

@@ -90,7 +90,7 @@ var (
 
 // formatVersion changes whenever the generated tree changes for the same
 // input, so that caches of older gobcc versions are not used.
-const formatVersion = "gobcc-kheaders-6"
+const formatVersion = "gobcc-kheaders-7"
 
 // Config says where Resolve reads from and writes to. The zero value reads
 // the running kernel and uses the default cache.
@@ -307,9 +307,10 @@ func (c Config) Generate() (Tree, error) {
 	return t, nil
 }
 
-// pruneStale removes the cache entries an older gobcc format wrote (they
-// are never used again) and leftovers of interrupted generations. Trees of
-// the same format for other BTF (another kernel, other modules) stay.
+// pruneStale removes, a day after they were written, the cache entries of
+// other gobcc formats (a binary of another version on the same machine
+// may still use them meanwhile) and leftovers of interrupted generations.
+// Trees of this format for other BTF (another kernel, other modules) stay.
 func pruneStale(base, keep string) {
 	entries, err := os.ReadDir(base)
 	if err != nil {
@@ -320,10 +321,8 @@ func pruneStale(base, keep string) {
 		if e.Name() == keep || !e.IsDir() {
 			continue
 		}
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
-				os.RemoveAll(p)
-			}
+		fi, err := e.Info()
+		if err != nil || time.Since(fi.ModTime()) < 24*time.Hour {
 			continue
 		}
 		stamp, err := os.ReadFile(filepath.Join(p, stampFile))

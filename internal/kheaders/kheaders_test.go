@@ -86,7 +86,7 @@ func TestDumpDeclarators(t *testing.T) {
 	c := &btf.Struct{Name: "user", Size: 8, Members: []btf.Member{{Name: "s", Type: e}, {Name: "d", Type: b, Offset: 32}}}
 	out := dumpC(t, i32, ch, a, b, e, c)
 	for _, want := range []string{
-		"\tint (*cb)(const char *, ...);\n",
+		"\tvoid *cb;\n",
 		"\tint (*row)[2];\n",
 		"\tchar *const cp;\n",
 		"struct dup___2 {",
