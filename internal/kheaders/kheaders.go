@@ -98,7 +98,8 @@ type Config struct {
 	// BTFDir holds vmlinux and module BTF (default /sys/kernel/btf).
 	BTFDir string
 	// CacheDir is the base cache directory (default $GOBCC_CACHE_DIR, else
-	// /var/cache/gobcc); trees go to CacheDir/headers/<hash>.
+	// /var/cache/gobcc for root and the user's cache directory,
+	// ~/.cache/gobcc, for others); trees go to CacheDir/headers/<hash>.
 	CacheDir string
 	// Release is the kernel release (default uname -r).
 	Release string
@@ -121,6 +122,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = os.Getenv("GOBCC_CACHE_DIR")
+	}
+	if c.CacheDir == "" && os.Geteuid() != 0 {
+		// Without root (CAP_BPF and CAP_PERFMON), the root-owned system
+		// cache is not ours to write or trust.
+		if dir, err := os.UserCacheDir(); err == nil {
+			c.CacheDir = filepath.Join(dir, "gobcc")
+		}
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = "/var/cache/gobcc"
