@@ -307,6 +307,15 @@ const prelude = `#ifndef NULL
 #define htonl(x) __cpu_to_be32(x)
 #define ntohl(x) __be32_to_cpu(x)
 #endif
+#ifndef S_ISREG
+#define S_ISLNK(m) (((m) & 00170000) == 0120000)
+#define S_ISREG(m) (((m) & 00170000) == 0100000)
+#define S_ISDIR(m) (((m) & 00170000) == 0040000)
+#define S_ISCHR(m) (((m) & 00170000) == 0020000)
+#define S_ISBLK(m) (((m) & 00170000) == 0060000)
+#define S_ISFIFO(m) (((m) & 00170000) == 0010000)
+#define S_ISSOCK(m) (((m) & 00170000) == 0140000)
+#endif
 #define IS_ERR_VALUE(x) ((unsigned long)(void *)(x) >= (unsigned long)-4095)
 #ifndef min
 #define min(a, b) ((a) < (b) ? (a) : (b))

@@ -252,7 +252,50 @@ func harvest(types []btf.Type, d *dumper, emb embedded, uapiDirs []string) (macr
 			cands[n] = b
 		}
 	}
-	return resolveMacros(cands, idents, typedefs), fieldAliases(cands, fields, idents), nil
+	macros = resolveMacros(cands, idents, typedefs)
+	for _, dm := range derivedMacros {
+		if _, ok := macros[dm.name]; ok || idents[dm.name] {
+			continue
+		}
+		if size := memberSize(types, dm.structName, dm.members); size > 0 {
+			macros[dm.name] = strconv.Itoa(size)
+		}
+	}
+	return macros, fieldAliases(cands, fields, idents), nil
+}
+
+// derivedMacros are array lengths BCC tools use whose macros have several
+// definitions (per word size) or became expressions of private enums: the
+// BTF gives them as the size of a member, the first of members that exists.
+var derivedMacros = []struct {
+	name, structName string
+	members          []string
+}{
+	{"DNAME_INLINE_LEN", "dentry", []string{"d_iname", "d_shortname"}},
+	{"TASK_COMM_LEN", "task_struct", []string{"comm"}},
+}
+
+// memberSize returns the byte size of the first of members in the struct
+// named structName, or 0.
+func memberSize(types []btf.Type, structName string, names []string) int {
+	for _, t := range types {
+		s, ok := t.(*btf.Struct)
+		if !ok || s.Name != structName {
+			continue
+		}
+		for _, n := range names {
+			for _, m := range s.Members {
+				if m.Name == n {
+					size, err := btf.Sizeof(m.Type)
+					if err == nil {
+						return size
+					}
+				}
+			}
+		}
+		return 0
+	}
+	return 0
 }
 
 func sortedNames[V any](m map[string]V) []string {
