@@ -227,3 +227,30 @@ func TestHeadersWithoutKernelTrees(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadersInProcess compiles through the BTF tree in this process: the
+// tree reaches libbcc through this process's environment for the compile
+// only.
+func TestHeadersInProcess(t *testing.T) {
+	policy := headersForTest(t)
+	old, had := os.LookupEnv("BCC_KERNEL_SOURCE")
+	text := strings.ReplaceAll(taskFieldsProgram, "WANT_TGID", strconv.Itoa(os.Getpid()))
+	b, err := New(Options{Text: text, Name: "task_fields.c", Headers: policy, InProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now, has := os.LookupEnv("BCC_KERNEL_SOURCE")
+	if has != had || now != old {
+		t.Errorf("BCC_KERNEL_SOURCE after the compile: %q (set %v), before: %q (set %v)", now, has, old, had)
+	}
+	offs, tree, err := ProbeLayout(policy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offs {
+		if !o.Match() {
+			t.Errorf("%s.%s compiled at %d through the %s tree, BTF says %d", o.Struct, o.Member, o.Compiled, tree.Kind, o.BTF)
+		}
+	}
+}
