@@ -307,6 +307,11 @@ const prelude = `#ifndef NULL
 #define htonl(x) __cpu_to_be32(x)
 #define ntohl(x) __be32_to_cpu(x)
 #endif
+#ifndef PAGE_SHIFT
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (_AC(1,UL) << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE-1))
+#endif
 #ifndef S_ISREG
 #define S_ISLNK(m) (((m) & 00170000) == 0120000)
 #define S_ISREG(m) (((m) & 00170000) == 0100000)
