@@ -428,7 +428,8 @@ func (c Config) input() (Input, error) {
 func (in Input) key() string {
 	h := sha256.New()
 	io.WriteString(h, formatVersion+"\x00"+in.Release+"\x00"+prelude+"\x00"+strings.Join(lightHeaders, "\x00")+"\x00")
-	h.Write(dataHash[:])
+	dh := dataHash()
+	h.Write(dh[:])
 	writeBlob := func(name string, b []byte) {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
 		h.Write(b)
@@ -447,4 +448,5 @@ func (in Input) key() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-var dataHash = sha256.Sum256(data)
+// dataHash is computed on first use, not at every program's start.
+var dataHash = sync.OnceValue(func() [sha256.Size]byte { return sha256.Sum256(data) })
