@@ -90,7 +90,7 @@ var (
 
 // formatVersion changes whenever the generated tree changes for the same
 // input, so that caches of older gobcc versions are not used.
-const formatVersion = "gobcc-kheaders-8"
+const formatVersion = "gobcc-kheaders-12"
 
 // Config says where Resolve reads from and writes to. The zero value reads
 // the running kernel and uses the default cache.
@@ -442,6 +442,9 @@ func (in Input) key() string {
 	sort.Strings(names)
 	for _, n := range names {
 		writeBlob("module:"+n, in.Modules[n])
+	}
+	for _, f := range inlineFuncs {
+		io.WriteString(h, f.code)
 	}
 	writeBlob("config", in.Config)
 	writeBlob("uapi", []byte(strings.Join(in.UAPIDirs, "\x00")))
