@@ -24,7 +24,7 @@ type headerTreeJSON struct {
 }
 
 func newHeadersCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "headers",
 		Short: "Say which kernel header tree a compile would use and why",
 		Long: `headers resolves --headers (default auto) as a compile would, generating the
@@ -56,6 +56,8 @@ BCC_KERNEL_SOURCE=$(gobcc headers --headers btf --dir-only) python3 tool.py`,
 			return nil
 		},
 	}
+	cmd.Flags().Bool("dir-only", false, "print only the tree's directory")
+	return cmd
 }
 
 func policyName(p string) string {
