@@ -65,6 +65,10 @@ type Options struct {
 	// for owner and mode first (see ReadObjectFile).
 	Object     []byte
 	ObjectFile string
+	// Headers chooses the kernel headers the program compiles against:
+	// HeadersAuto (the default, also for ""), HeadersBTF, HeadersInstalled,
+	// or a directory. See ResolveHeaders and docs/headers.md.
+	Headers string
 }
 
 // BPF is a compiled program with its tables, loaded functions and
@@ -196,6 +200,15 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 		return nil, err
 	}
 	in.req.USDT = usdt
+	if opts.Object == nil && opts.ObjectFile == "" {
+		// An object needs no headers: it was compiled already.
+		kernelSource, headerWarns, err := compileHeaders(opts.Headers)
+		if err != nil {
+			return nil, err
+		}
+		in.req.KernelSource = kernelSource
+		b.warnings = append(b.warnings, headerWarns...)
+	}
 	session, pending, err := openSession(ctx, opts, in, func(w string) { b.warnings = append(b.warnings, w) })
 	if err != nil {
 		if errors.Is(err, ErrBadObject) {
@@ -215,9 +228,6 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	b.result = session.Result()
 	if out := strings.ReplaceAll(b.result.Output, srcmap.VirtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
-	}
-	if opts.Object == nil && opts.ObjectFile == "" {
-		b.warnings = append(b.warnings, headerWarnings()...)
 	}
 	if err := b.openTables(); err != nil {
 		b.Close()

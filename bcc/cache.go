@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfobj"
@@ -85,27 +84,27 @@ func storable(text string) error {
 	return nil
 }
 
-// headerIdentity names the kernel header tree a compile uses: the running
-// release, where its build directory leads and when that tree was made.
-func headerIdentity() string {
-	var uts unix.Utsname
-	unix.Uname(&uts)
-	release := unix.ByteSliceToString(uts.Release[:])
-	id := release + "\x00" + os.Getenv("BCC_KERNEL_SOURCE")
+// headerIdentity names the kernel header tree a compile uses. A tree
+// generated from BTF lives in a directory named by the hash of everything
+// it was made from (internal/kheaders), so its path is its identity; the
+// installed headers (kernelSource "") are named by the running release,
+// where /lib/modules/RELEASE/build leads, and that tree's stamps.
+func headerIdentity(kernelSource string) string {
+	release := kernelRelease()
+	id := release + "\x00" + kernelSource + "\x00" + os.Getenv("BCC_KERNEL_SOURCE")
+	if kernelSource != "" {
+		return id
+	}
 	build := "/lib/modules/" + release + "/build"
-	for _, p := range []string{build, build + "/include/generated/autoconf.h", build + "/.config"} {
+	if target, err := filepath.EvalSymlinks(build); err == nil {
+		id += "\x00" + target
+	}
+	for _, p := range []string{build + "/include/generated/autoconf.h", build + "/.config", build + "/include/config/kernel.release"} {
 		if fi, err := os.Stat(p); err == nil {
 			id += fmt.Sprintf("\x00%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
 		}
 	}
 	return id
-}
-
-// kernelRelease is `uname -r`.
-func kernelRelease() string {
-	var uts unix.Utsname
-	unix.Uname(&uts)
-	return unix.ByteSliceToString(uts.Release[:])
 }
 
 // openSession gives New a compiled program: from opts' object, from the
@@ -125,7 +124,7 @@ func openSession(ctx context.Context, opts Options, in compileInputs, warn func(
 		// An error from cacheKey means the compile cannot be cached (USDT,
 		// LLVM debug output, huge include directories): compile as BCC
 		// always does.
-		if k, err := cacheKey(in, headerIdentity()); err == nil {
+		if k, err := cacheKey(in, headerIdentity(in.req.KernelSource)); err == nil {
 			var oerr error
 			if c, oerr = cache.Open(""); oerr != nil {
 				if errors.Is(oerr, cache.ErrUntrusted) {

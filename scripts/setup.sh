@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh prepares a Debian 12 machine for building and testing gobcc.
 # It is idempotent and must run as root: it installs libbcc, BCC Python (the
-# reference for parity tests), bpftool, kernel headers and the tools the tests
-# use, links headers for the running kernel when it has none, and mounts
-# tracefs/debugfs. It prints one line for each thing it did.
+# reference for parity tests), bpftool, Debian's kernel headers (tests compare
+# with them) and the tools the tests use, removes links to another kernel's
+# headers that earlier versions made, and mounts tracefs/debugfs. It prints one line for each thing it did.
 set -euo pipefail
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -28,25 +28,32 @@ else
   say "packages present: ${packages[*]}"
 fi
 
-# Headers: BCC looks in /lib/modules/$(uname -r)/build and source. When the
-# running kernel has no headers package, point those at Debian's newest
-# installed -amd64 (build) and -common (source) trees. Tracepoint programs work
-# with them; kernel struct offsets may differ from the running kernel's.
+# Headers: gobcc compiles against a header tree generated from the running
+# kernel's BTF when /lib/modules/$(uname -r)/build is not the running
+# kernel's (docs/headers.md), so setup no longer links another kernel's
+# headers there: with them, BCC Python and libbcc's own default read kernel
+# structs at the wrong offsets without a word. Undo the links earlier
+# versions of this script made (symlinks into /usr/src/linux-headers-* of
+# another release); Debian's headers stay installed for the tests that
+# compare with them.
 kver=$(uname -r)
 moddir=/lib/modules/$kver
-if [ ! -e "$moddir/build/include" ]; then
-  amd64=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -z "$amd64" ]; then
-    echo "setup: no linux-headers-*-amd64 tree under /usr/src" >&2
-    exit 1
-  fi
-  common=${amd64%-amd64}-common
-  mkdir -p "$moddir"
-  ln -sfn "$amd64" "$moddir/build"
-  ln -sfn "$common" "$moddir/source"
-  say "linked $moddir/build -> $amd64 and source -> $common (running kernel has no headers)"
-else
+for link in build source; do
+  target=$(readlink "$moddir/$link" 2>/dev/null || true)
+  case "$target" in
+    /usr/src/linux-headers-"$kver"|/usr/src/linux-headers-"$kver"/*) ;;
+    /usr/src/linux-headers-*)
+      rm -f "$moddir/$link"
+      say "removed $moddir/$link -> $target (headers of another kernel; gobcc uses the kernel's BTF)"
+      ;;
+  esac
+done
+if [ -e "$moddir/build/include" ]; then
   say "headers present at $moddir/build"
+elif [ -r /sys/kernel/btf/vmlinux ]; then
+  say "no headers for $kver: gobcc generates them from /sys/kernel/btf/vmlinux"
+else
+  say "warning: no headers for $kver and no kernel BTF: programs that include kernel headers will not compile" >&2
 fi
 
 if ! mountpoint -q /sys/kernel/debug 2>/dev/null; then

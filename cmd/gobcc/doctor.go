@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -59,11 +58,12 @@ batch map operations, ring buffers and kptr_restrict. Support is probed by
 trying (creating a map, loading and attaching a tiny program, through
 bcc.ProbeFeatures), not inferred from kernel config or symbols.
 
-When libbcc compiles against headers of another kernel, doctor compiles a
-probe against those headers and compares struct member offsets
-(task_struct.pid, tgid, comm, ...) with the running kernel's BTF: when they
-differ, programs that read kernel structs (exitsnoop, tcplife, ...) silently
-read the wrong fields.
+doctor says which kernel header tree compiles use (--headers, default auto:
+the installed headers when they are the running kernel's, else a tree
+generated from the kernel's BTF) and why, then compiles a probe through that
+tree and compares struct member offsets (task_struct.pid, tgid, comm, ...)
+with the running kernel's BTF: when they differ, programs that read kernel
+structs (exitsnoop, tcplife, ...) silently read the wrong fields.
 
 Each line says ok, warn or fail and what to do. doctor exits 0 when it could
 run its checks, whatever it found; use -o json to act on the findings.
@@ -97,7 +97,7 @@ func runDoctor(g *globalOptions, emit func(finding)) {
 	release := kernelRelease()
 	emit(finding{Check: "kernel", Status: statusInfo, Detail: release})
 	emit(checkLibbcc())
-	headers, headersRelease := checkHeaders(release)
+	headers, headersRelease := checkHeaderTree(g, release)
 	emit(headers)
 	// bcc probes every feature; without privileges all but tracefs and
 	// BTF fail, and those lines are skipped below.
@@ -212,36 +212,6 @@ func checkLibbcc() finding {
 	return finding{Check: "libbcc", Status: statusOK, Detail: fmt.Sprintf("version %s (%s)", v, path)}
 }
 
-var headersDirVersion = regexp.MustCompile(`linux-headers-([^/]+?)(-common|-amd64|-arm64)?$`)
-
-// checkHeaders says which kernel headers libbcc compiles against: it uses
-// /lib/modules/$(uname -r)/build.
-func checkHeaders(release string) (finding, string) {
-	f := finding{Check: "kernel headers"}
-	build := filepath.Join("/lib/modules", release, "build")
-	target, err := filepath.EvalSymlinks(build)
-	if err != nil {
-		f.Status = statusFail
-		f.Detail = fmt.Sprintf("none at %s: programs that include kernel headers will not compile", build)
-		f.Advice = "install the headers of the running kernel (apt-get install linux-headers-" + release + "), or link that path to the nearest available headers"
-		return f, ""
-	}
-	have := ""
-	if data, err := os.ReadFile(filepath.Join(target, "include/config/kernel.release")); err == nil {
-		have = strings.TrimSpace(string(data))
-	} else if m := headersDirVersion.FindStringSubmatch(filepath.Base(target)); m != nil {
-		have = m[1] + m[2]
-	}
-	if have == release || have == "" {
-		f.Status, f.Detail = statusOK, fmt.Sprintf("%s (%s)", target, release)
-		return f, have
-	}
-	f.Status = statusWarn
-	f.Detail = fmt.Sprintf("no headers for %s; libbcc uses %s (%s) instead: struct layouts may differ from the running kernel", release, have, target)
-	f.Advice = "tracepoint arguments are safe; kernel struct reads are checked below"
-	return f, have
-}
-
 // offsetProbe is a program whose table leaf sizes encode struct offsets in
 // the headers libbcc compiles against: each leaf is a char array one byte
 // longer than the member's offset (so offset 0 is not a zero-length array).
@@ -267,7 +237,7 @@ func checkCompileAndOffsets(g *globalOptions, release, headersRelease string) []
 	if err != nil {
 		return []finding{{Check: "compile", Status: statusFail, Detail: err.Error()}}
 	}
-	opts := bcc.Options{Text: offsetProbe(), Name: "<doctor probe>", CFlags: flags, DebugWriter: io.Discard, InProcess: g.noIsolate}
+	opts := bcc.Options{Text: offsetProbe(), Name: "<doctor probe>", CFlags: flags, DebugWriter: io.Discard, InProcess: g.noIsolate, Headers: g.headers}
 	b, err := bcc.New(opts)
 	if err != nil {
 		out = append(out, finding{Check: "struct offsets", Status: statusWarn, Detail: fmt.Sprintf("a probe including <linux/sched.h> failed: %s", firstLine(err))})

@@ -40,6 +40,7 @@ type globalOptions struct {
 	output    string
 	noIsolate bool
 	noCache   bool
+	headers   string
 }
 
 // json reports whether machine-readable output was asked for.
@@ -77,6 +78,7 @@ func (g *globalOptions) programOptions(stdin io.Reader, prog string) (bcc.Option
 		DebugWriter: os.Stderr,
 		InProcess:   g.noIsolate,
 		NoCache:     g.noCache,
+		Headers:     g.headers,
 	}
 	if prog == "-" {
 		text, err := io.ReadAll(stdin)
@@ -153,6 +155,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 	pf.Lookup("debug").NoOptDefVal = "bpf"
 	pf.BoolVar(&g.noIsolate, "no-isolate", false, "compile in this process instead of a helper process")
 	pf.BoolVar(&g.noCache, "no-cache", false, "compile through libbcc even when the compile cache has the program, and store nothing")
+	pf.StringVar(&g.headers, "headers", "", headersFlagHelp+" (default auto, or $"+bcc.HeadersEnv+")")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if g.output != outputText && g.output != outputJSON {
 			return usageErrorf("--output %q: want text or json", g.output)
@@ -166,6 +169,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 		newKsymCommand(g),
 		newTablesCommand(g),
 		newDoctorCommand(g),
+		newHeadersCommand(g),
 		newVersionCommand(g),
 		newBuildCommand(g),
 		newCacheCommand(g),

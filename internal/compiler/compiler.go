@@ -40,7 +40,14 @@ type Request struct {
 	// USDT are BCC's usdt_contexts: their argument code is prepended to
 	// Text and their uprobes come back in Result.USDTUprobes.
 	USDT []USDTContext `json:"usdt,omitempty"`
+	// KernelSource, when set, is the kernel header tree libbcc compiles
+	// against: it becomes BCC_KERNEL_SOURCE in the helper's environment
+	// (in-process, in this process's environment for the compile).
+	KernelSource string `json:"kernel_source,omitempty"`
 }
+
+// kernelSourceEnv is the variable libbcc reads its kernel tree from.
+const kernelSourceEnv = "BCC_KERNEL_SOURCE"
 
 // Function is one compiled BPF function.
 type Function struct {

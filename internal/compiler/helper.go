@@ -45,6 +45,10 @@ func compileInHelper(ctx context.Context, req Request) (Session, error) {
 	// GOTRACEBACK=none: a crash inside libbcc then prints the signal and
 	// no goroutine dump, which would only bury clang's last words.
 	cmd.Env = append(os.Environ(), helperEnv+"=3", "GOTRACEBACK=none")
+	if req.KernelSource != "" {
+		// The last entry of a name wins in exec.Cmd's Env.
+		cmd.Env = append(cmd.Env, kernelSourceEnv+"="+req.KernelSource)
+	}
 	cmd.ExtraFiles = []*os.File{child}
 	cmd.Stdout = pw
 	cmd.Stderr = pw

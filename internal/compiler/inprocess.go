@@ -67,6 +67,24 @@ func captureStderr(f func()) (string, error) {
 	return string(<-done), nil
 }
 
+// setKernelSource sets BCC_KERNEL_SOURCE in this process for one compile
+// (libbcc reads it with getenv) and returns what restores the previous
+// value. Callers hold stderrMu, which serialises in-process compiles.
+func setKernelSource(dir string) (restore func()) {
+	if dir == "" {
+		return func() {}
+	}
+	old, had := os.LookupEnv(kernelSourceEnv)
+	os.Setenv(kernelSourceEnv, dir)
+	return func() {
+		if had {
+			os.Setenv(kernelSourceEnv, old)
+		} else {
+			os.Unsetenv(kernelSourceEnv)
+		}
+	}
+}
+
 type inProcess struct {
 	mu     sync.Mutex
 	mod    *libbcc.Module
@@ -92,7 +110,9 @@ func compileInProcess(req Request) (Session, error) {
 	}
 	var mod *libbcc.Module
 	var cerr error
+	restoreEnv := setKernelSource(req.KernelSource)
 	out, err := captureStderr(func() { mod, cerr = lib.Compile(text, req.DebugFlags, req.CFlags) })
+	restoreEnv()
 	if err != nil {
 		closeUSDT(usdt)
 		return nil, err
