@@ -2,8 +2,8 @@ package vm
 
 import (
 	"bytes"
-	"debug/elf"
 	"compress/gzip"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"

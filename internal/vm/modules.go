@@ -111,7 +111,7 @@ func moduleLoadOrder(modulesDir string, wanted []string) ([]string, error) {
 		return nil, err
 	}
 	builtin := builtinModules(modulesDir)
-	var order []string // .ko paths, dependencies first
+	var order []string            // .ko paths, dependencies first
 	state := make(map[string]int) // 1 visiting, 2 done
 	var visit func(name string, chain []string) error
 	visit = func(name string, chain []string) error {
