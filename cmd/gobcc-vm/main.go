@@ -81,19 +81,15 @@ func run(args []string) int {
 	fs.IntVar(&o.memMB, "mem", 1536, "guest memory in MiB")
 	fs.StringVar(&o.dir, "dir", "", "guest directory for run (default: the current directory)")
 	fs.Usage = func() { usage(); fs.PrintDefaults() }
-	if err := fs.Parse(args[1:]); err != nil {
+	// Everything after the first "--" is the command or the test flags.
+	before, after := args[1:], []string(nil)
+	if i := indexOf(before, "--"); i >= 0 {
+		before, after = before[:i], before[i+1:]
+	}
+	if err := fs.Parse(before); err != nil {
 		return 2
 	}
-	rest := fs.Args()
-	var positional, after []string
-	if i := indexOf(args[1:], "--"); i >= 0 {
-		// fs.Args() starts after the flags; split it where "--" was.
-		n := len(args[1:]) - i - 1
-		after = args[len(args)-n:]
-		positional = rest[:len(rest)-n]
-	} else {
-		positional = rest
-	}
+	positional := fs.Args()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
