@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-dev iproute2 gcc g++ make procps)
+packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-dev iproute2 gcc g++ make procps qemu-system-x86 busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
