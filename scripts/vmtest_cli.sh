@@ -25,7 +25,8 @@ echo "$out"
 echo "vmtest: gobcc run exit status $rc"
 [ $rc -eq 0 ] || { echo "FAIL: gobcc run exited with $rc"; fail=1; }
 for t in read_zero_calls read_zero_bytes; do
-  if ! echo "$out" | grep -A3 "$t" | grep -Eq '(^|[^0-9])[1-9][0-9]*'; then
+  # "HH:MM:SS read_zero_calls (array, 1 entries)" then "0 COUNT".
+  if ! echo "$out" | grep -A1 " $t (" | grep -Eq '^0 [1-9][0-9]*$'; then
     echo "FAIL: gobcc run printed no non-zero count for $t"; fail=1
   fi
 done
