@@ -51,6 +51,7 @@ mount -t bpf bpf $R/sys/fs/bpf; mount -t cgroup2 cgroup2 $R/sys/fs/cgroup
 mount -t tmpfs tmp $R/tmp; mount -t tmpfs run $R/run
 mkdir -p $R` + GuestShareDir + `
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 ` + shareTag + ` $R` + GuestShareDir + ` || fail "cannot mount the run's share"
+ip link set lo up || fail "cannot bring up lo"
 rel=$(uname -r)
 [ -e $R/lib/modules/$rel ] || { mkdir -p $R/lib/modules; ln -s %[1]s $R/lib/modules/$rel; }
 echo "gobcc-vm: guest kernel $rel booted in $(cut -d' ' -f1 /proc/uptime)s"
