@@ -111,7 +111,7 @@ func splitDigits(s string) (digits, rest string) {
 // directory renamed into place, so an interrupted fetch leaves no
 // half-unpacked tree.
 func FetchKernel(ctx context.Context, cacheDir, pkg string) (*Kernel, error) {
-	if !kernelPackageRe.MatchString(pkg) && !strings.HasPrefix(pkg, "linux-image-") {
+	if !strings.HasPrefix(pkg, "linux-image-") || strings.ContainsAny(pkg, "/ ") {
 		return nil, fmt.Errorf("%q is not a linux-image package: %w", pkg, ErrNoKernelPackage)
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
@@ -138,6 +138,10 @@ func FetchKernel(ctx context.Context, cacheDir, pkg string) (*Kernel, error) {
 	}
 	_ = os.RemoveAll(root) // a tree from an older, broken fetch
 	if err := os.Rename(tmp, root); err != nil {
+		// Another gobcc-vm may have unpacked the same package meanwhile.
+		if k, kerr := unpackedKernel(pkg, root); kerr == nil {
+			return k, nil
+		}
 		return nil, fmt.Errorf("move unpacked %s into the cache: %w", pkg, err)
 	}
 	return unpackedKernel(pkg, root)
