@@ -186,7 +186,7 @@ func runTests(ctx context.Context, o options, pkg string, patterns, testFlags []
 	if err != nil {
 		return -1, err
 	}
-	share, err := os.MkdirTemp("", "gobcc-vm-tests-")
+	share, err := vm.MkdirTemp("tests")
 	if err != nil {
 		return -1, err
 	}

@@ -20,7 +20,8 @@
 //     chrooted into the overlay; its output arrives over the serial console.
 //
 // The host side creates no mounts: the only things it creates are the cache
-// directory and one temporary directory per run, which Run removes. qemu is
+// directory and one temporary directory per run, which Run removes (and the
+// next run removes, should the process be killed with SIGKILL). qemu is
 // killed when the context ends (timeout or cancel) and, through
 // PR_SET_PDEATHSIG, when the process that started it dies.
 package vm

@@ -84,9 +84,9 @@ func Run(ctx context.Context, cfg Config, cmd Command) (int, error) {
 		defer cancel()
 	}
 
-	tmp, err := os.MkdirTemp("", "gobcc-vm-")
+	tmp, err := MkdirTemp("run")
 	if err != nil {
-		return -1, fmt.Errorf("vm: %w", err)
+		return -1, err
 	}
 	defer os.RemoveAll(tmp)
 	share := cfg.ShareDir
