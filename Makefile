@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all setup build run test vet parity bench quick clean install deb
+.PHONY: all setup build run test vet parity bench quick clean install deb vmtest
 
 all: build
 
@@ -41,6 +41,24 @@ test: setup vet
 	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 40m $(PLAIN_PKGS)
 	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -race -timeout 40m $(RACE_PKGS)
 	cd bench && GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 20m ./...
+	$(MAKE) vmtest
+
+# The same tests on a second kernel: a QEMU guest (TCG, no KVM needed) of
+# Debian's own linux-image package, downloaded once into
+# /var/cache/gobcc/vm, with this tree visible read-only. It runs the kprobe
+# suite (this machine's kernel has no kprobes), the kprobe parity programs
+# against BCC Python, the tracefs kprobe_events tests, and `gobcc doctor` and
+# `gobcc run` of a kprobe program. VMKERNEL names other kernel packages
+# (space-separated); see docs/testing.md.
+VMKERNEL ?=
+VMFLAGS = $(foreach k,$(VMKERNEL),--kernel $(k)) --timeout 15m
+vmtest: setup
+	$(GO) build -o $(BIN)/gobcc-vm ./cmd/gobcc-vm
+	$(GO) build -o $(BIN)/gobcc ./cmd/gobcc
+	GOBCC_REQUIRE_KERNEL=1 GOBCC_PARITY_PROGRAMS='k(ret)?probe' $(BIN)/gobcc-vm test $(VMFLAGS) \
+		./internal/tracefs ./bcc ./parity -- -short -v \
+		-run 'Kprobe|KfuncLSM|ProbeFeatures|Verifier|DebugFlags|StacksFromTracepoint|TestParitySuiteShape|TestParityPrograms'
+	$(BIN)/gobcc-vm run $(VMFLAGS) -- sh scripts/vmtest_cli.sh $(BIN)/gobcc
 
 parity: setup
 	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -run 'Parity' -v ./...

@@ -60,6 +60,11 @@ func TestDebugFlagsOutput(t *testing.T) {
 	src := readTestdata(t, "kmalloc_callers.c")
 	for _, c := range cases {
 		ref := bccDebugOutput(t, c.flag)
+		if c.flag == debugflags.BPFRegisterState && !strings.Contains(ref, c.marker) {
+			// Older verifiers (6.1) print no "Live regs" block; their
+			// register-state log shows states such as "R10=fp0".
+			c.marker = "R10=fp0"
+		}
 		if c.marker != "" && !strings.Contains(ref, c.marker) {
 			t.Fatalf("%v: BCC Python's output lacks %q: %.500s", c.flag, c.marker, ref)
 		}

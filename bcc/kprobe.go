@@ -90,7 +90,7 @@ func kprobeOpener(event string, ret bool, o KprobeOptions) (opener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pmu < 0 || (ret && o.MaxActive > 0) {
+	if pmu < 0 || (ret && o.MaxActive > 0) || forceProbeEvents.Load() {
 		if !tracefs.ProbeEventsSupported("kprobe_events") {
 			return nil, fmt.Errorf("%w: maxactive needs tracefs kprobe_events, which this kernel lacks; the kprobe PMU has no maxactive", ErrNotSupported)
 		}

@@ -163,8 +163,16 @@ type rawTracepointOpenAttr struct {
 // raw tracepoint name (for example "sys_enter") and returns the
 // close-on-exec link descriptor; closing it detaches the program.
 func RawTracepointOpen(name string, progFD int) (int, error) {
-	cname := cStringBytes(name)
-	attr := rawTracepointOpenAttr{name: ptrTo(cname), progFD: uint32(progFD)}
+	attr := rawTracepointOpenAttr{progFD: uint32(progFD)}
+	// An empty name must be a NULL pointer: fentry/fexit/LSM programs
+	// carry their target from load time, and the kernel refuses any name
+	// for them with EINVAL (even "", as 6.1 does when no lockdown refuses
+	// earlier).
+	var cname []byte
+	if name != "" {
+		cname = cStringBytes(name)
+		attr.name = ptrTo(cname)
+	}
 	fd, errno := bpf(unix.BPF_RAW_TRACEPOINT_OPEN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	if errno != 0 {
 		return -1, newError("raw tracepoint open", errno)

@@ -47,12 +47,44 @@ func TestUprobeEventAddRemove(t *testing.T) {
 	}
 }
 
-func TestKprobeEventsMissing(t *testing.T) {
+// TestKprobeEvents adds and removes kprobe_events entries (a kprobe with
+// an offset, a kretprobe with maxactive) where the kernel has kprobes
+// (make vmtest), and checks the clear error where it has none.
+func TestKprobeEvents(t *testing.T) {
 	testutil.RequireRoot(t)
-	if ProbeEventsSupported("kprobe_events") {
-		t.Skip("this kernel has kprobe_events")
+	if !ProbeEventsSupported("kprobe_events") {
+		if _, err := AddKprobe("gobcc_test", "k", "vfs_read", 0, true, 8); !errors.Is(err, ErrNoProbeEvents) {
+			t.Errorf("AddKprobe without kprobe_events: %v, want ErrNoProbeEvents", err)
+		}
+		return
 	}
-	if _, err := AddKprobe("gobcc_test", "k", "vfs_read", 0, true, 8); !errors.Is(err, ErrNoProbeEvents) {
-		t.Errorf("AddKprobe: %v, want ErrNoProbeEvents", err)
+	dir, _ := Dir()
+	for _, c := range []struct {
+		ret       bool
+		offset    uint64
+		maxActive int
+		want      string
+	}{
+		{false, 0, 0, "p:gobcc_test/%s write_null"},
+		{true, 0, 16, "r16:gobcc_test/%s write_null"},
+	} {
+		name := fmt.Sprintf("test_%d_%v", os.Getpid(), c.ret)
+		e, err := AddKprobe("gobcc_test", name, "write_null", c.offset, c.ret, c.maxActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, _ := os.ReadFile(dir + "/kprobe_events")
+		if want := fmt.Sprintf(c.want, name); !strings.Contains(string(listed), want[strings.Index(want, ":"):]) {
+			t.Errorf("kprobe_events does not list %q:\n%s", want, listed)
+		}
+		if id, err := e.ID(); err != nil || id == 0 {
+			t.Errorf("ID = %d, %v", id, err)
+		}
+		if err := e.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		if listed, _ := os.ReadFile(dir + "/kprobe_events"); strings.Contains(string(listed), name) {
+			t.Errorf("entry left after Remove:\n%s", listed)
+		}
 	}
 }
