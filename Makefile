@@ -37,10 +37,15 @@ PLAIN_PKGS = $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(M
 # lack of a kernel feature fails instead. -p 1: packages share kernel-wide
 # resources (trace_pipe admits one reader), so their tests run one package
 # at a time. Then the bench module's tests, with its quick benchmark run.
+# BCC Python, the reference, needs kernel headers where libbcc looks for
+# them: WITH_HEADERS runs the tests in a mount namespace that has them (see
+# scripts/with-installed-headers.sh); gobcc itself compiles against headers
+# generated from BTF.
+WITH_HEADERS := bash $(CURDIR)/scripts/with-installed-headers.sh
 test: setup vet
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 40m $(PLAIN_PKGS)
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -race -timeout 40m $(RACE_PKGS)
-	cd bench && GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -timeout 20m ./...
+	GOBCC_REQUIRE_KERNEL=1 $(WITH_HEADERS) $(GO) test -p 1 -count=1 -timeout 40m $(PLAIN_PKGS)
+	GOBCC_REQUIRE_KERNEL=1 $(WITH_HEADERS) $(GO) test -p 1 -count=1 -race -timeout 40m $(RACE_PKGS)
+	cd bench && GOBCC_REQUIRE_KERNEL=1 $(WITH_HEADERS) $(GO) test -p 1 -count=1 -timeout 20m ./...
 	$(MAKE) vmtest
 
 # The same tests on a second kernel: a QEMU guest (TCG, no KVM needed) of
@@ -61,7 +66,7 @@ vmtest: setup
 	$(BIN)/gobcc-vm run $(VMFLAGS) -- sh scripts/vmtest_cli.sh $(BIN)/gobcc
 
 parity: setup
-	GOBCC_REQUIRE_KERNEL=1 $(GO) test -p 1 -count=1 -run 'Parity' -v ./...
+	GOBCC_REQUIRE_KERNEL=1 $(WITH_HEADERS) $(GO) test -p 1 -count=1 -run 'Parity' -v ./...
 
 # Benchmarks against BCC Python on this machine; `make bench ARGS=quick`
 # (or `make bench quick`) checks that everything runs without timing it

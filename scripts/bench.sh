@@ -37,5 +37,6 @@ bin=$(cd "$bin" && pwd)
 (cd bench && "$GO" build -o "$bin/benchprobe" ./cmd/benchprobe)
 (cd bench && "$GO" build -o "$bin/gobcc-bench" ./cmd/gobcc-bench)
 
-exec "$bin/gobcc-bench" "${quick[@]}" -probe "$bin/benchprobe" -root . \
+# BCC Python needs kernel headers where libbcc looks for them.
+exec bash scripts/with-installed-headers.sh "$bin/gobcc-bench" "${quick[@]}" -probe "$bin/benchprobe" -root . \
   -out "$out/benchmarks.md" -png "$out/benchmarks.png" "$@"
