@@ -245,12 +245,15 @@ func (c Config) installed() (Tree, error) {
 // include/config/kernel.release or a Debian directory name
 // (linux-headers-6.1.0-57-amd64).
 func treeRelease(dir string) string {
-	if data, err := os.ReadFile(filepath.Join(dir, "include/config/kernel.release")); err == nil {
-		return strings.TrimSpace(string(data))
-	}
+	// Distribution trees are named for the release they serve
+	// (linux-headers-6.1.0-57-amd64), which is what uname -r prints there;
+	// their kernel.release holds the upstream version (6.1.192).
 	base := filepath.Base(dir)
 	if rest, ok := strings.CutPrefix(base, "linux-headers-"); ok {
 		return strings.TrimSuffix(rest, "-common")
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "include/config/kernel.release")); err == nil {
+		return strings.TrimSpace(string(data))
 	}
 	return ""
 }
@@ -421,8 +424,17 @@ func (c Config) input() (Input, error) {
 		in.Modules[e.Name()] = data
 	}
 	in.Config, _ = readConfig(c.Release)
+	if in.Config == nil {
+		// Without /proc/config.gz or /boot/config-RELEASE, what a kernel
+		// with BTF and working BPF certainly has: libbcc's helpers.h refuses
+		// to compile without CONFIG_BPF_SYSCALL.
+		in.Config = []byte(minimalConfig)
+	}
 	return in, nil
 }
+
+// minimalConfig stands in for a kernel configuration that cannot be read.
+const minimalConfig = "CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_BPF_EVENTS=y\nCONFIG_DEBUG_INFO_BTF=y\nCONFIG_PERF_EVENTS=y\nCONFIG_TRACEPOINTS=y\n"
 
 // key hashes everything the tree depends on.
 func (in Input) key() string {

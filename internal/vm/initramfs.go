@@ -33,7 +33,9 @@ const (
 // exit status goes to the share's rc file; without that file the host knows
 // the command did not finish. %[1]s is the host path of the unpacked
 // kernel's /lib/modules/<release>, linked into the guest when the host has
-// no such directory.
+// no such directory; %[2]s the package's /boot, whose config-<release> the
+// guest gets as an installed kernel has it (gobcc's header generator reads
+// the kernel configuration there).
 const initScript = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -54,6 +56,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 ` + shareTag + ` $R` +
 ip link set lo up || fail "cannot bring up lo"
 rel=$(uname -r)
 [ -e $R/lib/modules/$rel ] || { mkdir -p $R/lib/modules; ln -s %[1]s $R/lib/modules/$rel; }
+[ -e $R/boot/config-$rel ] || { mkdir -p $R/boot; cp %[2]s/config-$rel $R/boot/ 2>/dev/null; }
 echo "gobcc-vm: guest kernel $rel booted in $(cut -d' ' -f1 /proc/uptime)s"
 chroot $R /bin/sh ` + GuestShareDir + `/cmd.sh; rc=$?
 echo $rc > $R` + GuestShareDir + `/rc
@@ -112,7 +115,7 @@ func WriteInitramfs(w io.Writer, k *Kernel, busybox string) error {
 	if err := c.File("lib/modules/order", 0o644, []byte(strings.Join(order, "\n")+"\n")); err != nil {
 		return err
 	}
-	script := fmt.Sprintf(initScript, shellQuote(k.ModulesDir()))
+	script := fmt.Sprintf(initScript, shellQuote(k.ModulesDir()), shellQuote(filepath.Join(k.Root, "boot")))
 	if err := c.File("init", 0o755, []byte(script)); err != nil {
 		return err
 	}
