@@ -50,7 +50,7 @@ mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/
 mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts devpts $R/dev/pts; mount -t tmpfs shm $R/dev/shm
 mount -t debugfs debugfs $R/sys/kernel/debug; mount -t tracefs tracefs $R/sys/kernel/tracing
 mount -t bpf bpf $R/sys/fs/bpf; mount -t cgroup2 cgroup2 $R/sys/fs/cgroup
-mount -t tmpfs tmp $R/tmp; mount -t tmpfs run $R/run
+mount -t tmpfs run $R/run
 mkdir -p $R` + GuestShareDir + `
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 ` + shareTag + ` $R` + GuestShareDir + ` || fail "cannot mount the run's share"
 ip link set lo up || fail "cannot bring up lo"
