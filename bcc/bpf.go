@@ -86,6 +86,9 @@ type BPF struct {
 	// pendingCache, when set, stores the compile in the cache once every
 	// function has loaded (freeCompilerIfDone).
 	pendingCache *pendingEntry
+	// cached is set when New loaded a compiled object (the compile cache
+	// or Options.Object) instead of compiling.
+	cached bool
 	result       *compiler.Result
 	funcs        map[string]*Function
 	tables       map[string]*Table
@@ -225,6 +228,7 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	}
 	b.session = session
 	b.pendingCache = pending
+	b.cached = session.Result().LibPath == "" // only libbcc's compiles know their library
 	b.result = session.Result()
 	if out := strings.ReplaceAll(b.result.Output, srcmap.VirtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
@@ -380,6 +384,10 @@ func (b *BPF) Warnings() []string {
 	defer b.mu.Unlock()
 	return append([]string(nil), b.warnings...)
 }
+
+// Cached reports whether New loaded a compiled object (from the compile
+// cache, or Options.Object/ObjectFile) instead of compiling through libbcc.
+func (b *BPF) Cached() bool { return b.cached }
 
 // LibbccVersion is the version of the libbcc that compiled the program.
 func (b *BPF) LibbccVersion() string { return b.result.LibVersion }

@@ -79,8 +79,8 @@ func TestCacheColdThenWarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer warm.Close()
-	if warm.result.LibPath != "" {
-		t.Errorf("warm New went through libbcc (%s)", warm.result.LibPath)
+	if !warm.Cached() {
+		t.Errorf("warm New went through libbcc (%s)", warm.LibbccVersion())
 	}
 	if !bytes.Equal(xlated(t, cold, seedFn), xlated(t, warm, seedFn)) {
 		t.Error("the cached program's instructions differ from the compiled one's")
@@ -137,7 +137,7 @@ func TestCacheBypass(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.result.LibPath == "" {
+		if b.Cached() {
 			t.Error("debug BPF was served from the cache")
 		}
 		b.Close()
@@ -220,7 +220,7 @@ func TestCacheBadEntries(t *testing.T) {
 				t.Fatalf("New over a %s entry: %v", name, err)
 			}
 			defer b.Close()
-			if b.result.LibPath == "" {
+			if b.Cached() {
 				t.Error("the bad entry was loaded instead of recompiling")
 			}
 			if w := strings.Join(b.Warnings(), "\n"); !strings.Contains(w, "compile cache entry") {
@@ -232,7 +232,7 @@ func TestCacheBadEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b2.Close()
-			if b2.result.LibPath != "" {
+			if !b2.Cached() {
 				t.Error("the entry was not replaced by the recompile")
 			}
 		})

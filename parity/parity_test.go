@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -175,23 +176,43 @@ func TestParitySuiteShape(t *testing.T) {
 // since trace_pipe admits one reader.
 func TestParityPrograms(t *testing.T) {
 	requireSuite(t)
+	// Each program runs twice on gobcc's side: cold (compiled through
+	// libbcc into an empty compile cache) and warm (loaded from the cache
+	// when the cold run stored it); both must match BCC Python.
+	cacheDir := t.TempDir()
+	t.Setenv("GOBCC_CACHE_DIR", cacheDir)
+	coldAndWarm := func(t *testing.T, p *program) {
+		before := cacheEntries(cacheDir)
+		t.Run("cold", func(t *testing.T) {
+			if g := runAndCompare(t, p); g.cached {
+				t.Error("the cold run was served from the cache")
+			}
+		})
+		stored := cacheEntries(cacheDir) > before
+		t.Run("warm", func(t *testing.T) {
+			if g := runAndCompare(t, p); stored && g.err == nil && !g.cached {
+				t.Error("the cold run stored the program but the warm run compiled it again")
+			}
+		})
+	}
 	var later []*program
 	for _, p := range allPrograms {
 		if p.Trace != nil {
 			later = append(later, p)
 			continue
 		}
-		t.Run(p.Name, func(t *testing.T) { runAndCompare(t, p) })
+		t.Run(p.Name, func(t *testing.T) { coldAndWarm(t, p) })
 	}
 	waitPython(t)
 	for _, p := range later {
-		t.Run(p.Name, func(t *testing.T) { runAndCompare(t, p) })
+		t.Run(p.Name, func(t *testing.T) { coldAndWarm(t, p) })
 	}
 	t.Logf("BCC Python ran the %d programs in %v", len(allPrograms), python.dur.Round(time.Millisecond))
 }
 
 // goResult is what gobcc showed for one program.
 type goResult struct {
+	cached   bool // New loaded the program from the compile cache
 	err      error
 	stage    string
 	loaded   map[string]int // auto-loaded at New: 15-byte kernel name -> prog type
@@ -237,6 +258,7 @@ func runGo(t *testing.T, p *program) *goResult {
 		return r
 	}
 	defer b.Close()
+	r.cached = b.Cached()
 	r.stage = "new"
 	for _, fd := range newFDs(progsBefore, listFDs("bpf-prog")) {
 		info, err := bpfsys.ProgInfoByFD(fd)
@@ -484,7 +506,14 @@ func newFDs(before, after []int) []int {
 // listFDs lists this process's descriptors of one anonymous inode kind.
 func listFDs(kind string) []int { return testutil.ListFDsOfKind(kind) }
 
-func runAndCompare(t *testing.T, p *program) {
+// cacheEntries counts the compile cache's entries under dir.
+func cacheEntries(dir string) int {
+	m, _ := filepath.Glob(filepath.Join(dir, "objects", "*.o"))
+	return len(m)
+}
+
+func runAndCompare(t *testing.T, p *program) *goResult {
+	t.Helper()
 	g := runGo(t, p)
 	for k, n := range g.fdsBefore {
 		if g.fdsAfter[k] != n {
@@ -517,6 +546,7 @@ func runAndCompare(t *testing.T, p *program) {
 	default:
 		t.Fatalf("unknown expectation %q", p.Expect)
 	}
+	return g
 }
 
 func compareLoaded(t *testing.T, py *pyProgram, g *goResult) {
