@@ -88,13 +88,13 @@ type BPF struct {
 	pendingCache *pendingEntry
 	// cached is set when New loaded a compiled object (the compile cache
 	// or Options.Object) instead of compiling.
-	cached bool
-	result       *compiler.Result
-	funcs        map[string]*Function
-	tables       map[string]*Table
-	attached     []*attachment
-	warnings     []string
-	closed       bool
+	cached   bool
+	result   *compiler.Result
+	funcs    map[string]*Function
+	tables   map[string]*Table
+	attached []*attachment
+	warnings []string
+	closed   bool
 
 	ksyms  kernelSymbolsOnce
 	usyms  userSymbolsOnce
@@ -314,6 +314,9 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
+		return nil, err
+	}
+	if in.req.KernelSource, _, err = compileHeaders(opts.Headers); err != nil {
 		return nil, err
 	}
 	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
