@@ -2,6 +2,7 @@ package parity_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -181,17 +182,35 @@ func TestParityPrograms(t *testing.T) {
 	// when the cold run stored it); both must match BCC Python.
 	cacheDir := t.TempDir()
 	t.Setenv("GOBCC_CACHE_DIR", cacheDir)
+	compared := 0 // functions whose cached instructions were compared
 	coldAndWarm := func(t *testing.T, p *program) {
 		before := cacheEntries(cacheDir)
+		var cold *goResult
 		t.Run("cold", func(t *testing.T) {
-			if g := runAndCompare(t, p); g.cached {
+			if cold = runAndCompare(t, p); cold.cached {
 				t.Error("the cold run was served from the cache")
 			}
 		})
 		stored := cacheEntries(cacheDir) > before
 		t.Run("warm", func(t *testing.T) {
-			if g := runAndCompare(t, p); stored && g.err == nil && !g.cached {
+			g := runAndCompare(t, p)
+			if stored && g.err == nil && !g.cached {
 				t.Error("the cold run stored the program but the warm run compiled it again")
+			}
+			if cold == nil || !g.cached {
+				return
+			}
+			// The cached program is the compiled one: the kernel holds the
+			// same instructions, map references aside.
+			for name, insns := range cold.insns {
+				w, ok := g.insns[name]
+				if !ok {
+					continue
+				}
+				compared++
+				if !bytes.Equal(w, insns) {
+					t.Errorf("%s: instructions loaded from the cache differ from the compiled ones (%d vs %d bytes)", name, len(w), len(insns))
+				}
 			}
 		})
 	}
@@ -208,11 +227,16 @@ func TestParityPrograms(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) { coldAndWarm(t, p) })
 	}
 	t.Logf("BCC Python ran the %d programs in %v", len(allPrograms), python.dur.Round(time.Millisecond))
+	t.Logf("%d functions loaded from the compile cache had the compiled instructions", compared)
+	if compared == 0 && len(allPrograms) > 0 {
+		t.Error("no function was loaded from the compile cache and compared")
+	}
 }
 
 // goResult is what gobcc showed for one program.
 type goResult struct {
-	cached   bool // New loaded the program from the compile cache
+	cached   bool              // New loaded the program from the compile cache
+	insns    map[string][]byte // loaded functions' kernel instructions, map references zeroed
 	err      error
 	stage    string
 	loaded   map[string]int // auto-loaded at New: 15-byte kernel name -> prog type
@@ -245,7 +269,7 @@ type goTable struct {
 }
 
 func runGo(t *testing.T, p *program) *goResult {
-	r := &goResult{loaded: map[string]int{}, explicit: map[string]int{}, fdsBefore: bpfFDs()}
+	r := &goResult{loaded: map[string]int{}, explicit: map[string]int{}, insns: map[string][]byte{}, fdsBefore: bpfFDs()}
 	defer func() { r.fdsAfter = bpfFDs() }()
 	progsBefore := listFDs("bpf-prog")
 	opts := bcc.Options{
@@ -267,6 +291,7 @@ func runGo(t *testing.T, p *program) *goResult {
 			continue
 		}
 		r.loaded[info.Name] = int(info.Type)
+		r.insns[info.Name] = xlatedNormalized(t, fd)
 	}
 	step := func() error {
 		for _, ld := range p.Loads {
@@ -280,6 +305,7 @@ func runGo(t *testing.T, p *program) *goResult {
 				return err
 			}
 			r.explicit[ld.Fn] = progTypeOf(fn.FD)
+			r.insns[ld.Fn] = xlatedNormalized(t, fn.FD)
 		}
 		for _, at := range p.Attaches {
 			r.stage = "attach " + at.Kind
@@ -505,6 +531,25 @@ func newFDs(before, after []int) []int {
 
 // listFDs lists this process's descriptors of one anonymous inode kind.
 func listFDs(kind string) []int { return testutil.ListFDsOfKind(kind) }
+
+// xlatedNormalized returns a program's instructions as the kernel holds
+// them, with the map ids of 64-bit immediate loads zeroed.
+func xlatedNormalized(t *testing.T, fd int) []byte {
+	insns, err := bpfsys.ProgXlatedInsns(fd)
+	if err != nil {
+		t.Errorf("xlated instructions of fd %d: %v", fd, err)
+		return nil
+	}
+	for i := 0; i+16 <= len(insns); i += 8 {
+		if insns[i] == 0x18 {
+			if src := insns[i+1] >> 4; src == 1 || src == 2 {
+				binary.LittleEndian.PutUint32(insns[i+4:], 0)
+			}
+			i += 8
+		}
+	}
+	return insns
+}
 
 // cacheEntries counts the compile cache's entries under dir.
 func cacheEntries(dir string) int {
