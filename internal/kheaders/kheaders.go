@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -266,16 +267,27 @@ var genMu sync.Mutex
 // cache when a valid one is there, else writing it.
 func (c Config) Generate() (Tree, error) {
 	c = c.withDefaults()
+	base := filepath.Join(c.CacheDir, "headers")
+	// Fast path: the key of the tree made for the same inputs (judged by
+	// their stamps) in this boot, without reading and hashing megabytes of
+	// BTF in every process: a compile-cache hit needs only the tree's name.
+	stamp := c.inputStamp()
+	if key, ok := readQuickKey(base, stamp); ok {
+		dir := filepath.Join(base, key)
+		if checkCached(dir, key) == nil {
+			return Tree{Kind: KindBTF, Dir: dir, Release: c.Release, Reason: "requested (--headers btf)"}, nil
+		}
+	}
 	in, err := c.input()
 	if err != nil {
 		return Tree{Kind: KindBTF}, err
 	}
 	key := in.key()
-	base := filepath.Join(c.CacheDir, "headers")
 	dir := filepath.Join(base, key)
 	t := Tree{Kind: KindBTF, Dir: dir, Release: c.Release, Reason: "requested (--headers btf)"}
 	genMu.Lock()
 	defer genMu.Unlock()
+	defer writeQuickKey(base, stamp, key)
 	switch err := checkCached(dir, key); {
 	case err == nil:
 		return t, nil
@@ -399,6 +411,74 @@ func checkCached(dir, key string) error {
 		return fmt.Errorf("stamp %q does not match", strings.TrimSpace(string(stamp)))
 	}
 	return nil
+}
+
+// inputStamp names the inputs of a tree cheaply: the boot (BTF cannot
+// change without a reboot or a module load), the size of every BTF file,
+// the configuration file's size and time, the uapi directories and this
+// gobcc's embedded data (a CRC, not the SHA-256 of the full key).
+func (c Config) inputStamp() string {
+	h := sha256.New()
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%08x\x00", formatVersion, c.Release, boot, len(data), crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	if entries, err := os.ReadDir(c.BTFDir); err == nil {
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil {
+				fmt.Fprintf(h, "%s %d\x00", e.Name(), fi.Size())
+			}
+		}
+	}
+	for _, p := range append([]string{"/proc/config.gz", "/boot/config-" + c.Release}, c.UAPIDirs...) {
+		if fi, err := os.Stat(p); err == nil {
+			fmt.Fprintf(h, "%s %d %d\x00", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// readQuickKey returns the tree key recorded for stamp, if the record is
+// trustworthy (our own, private, a well-formed key).
+func readQuickKey(base, stamp string) (string, bool) {
+	p := filepath.Join(base, ".quick-"+stamp)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
+		return "", false
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+		return "", false
+	}
+	b := make([]byte, 2*sha256.Size+1)
+	n, _ := io.ReadFull(f, b)
+	key := strings.TrimSpace(string(b[:n]))
+	if len(key) != 2*sha256.Size || strings.Trim(key, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return key, true
+}
+
+// writeQuickKey records key for stamp (best effort: without the record the
+// next process takes the slow path).
+func writeQuickKey(base, stamp, key string) {
+	if _, ok := readQuickKey(base, stamp); ok {
+		return
+	}
+	tmp, err := os.CreateTemp(base, ".tmp-quick-")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.WriteString(key + "\n")
+	if cerr := tmp.Close(); werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(base, ".quick-"+stamp)); err != nil {
+		os.Remove(tmp.Name())
+	}
 }
 
 // input reads the running kernel's BTF, modules' BTF and configuration.
