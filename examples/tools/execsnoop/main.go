@@ -11,7 +11,9 @@
 // BCC probes the execve function with a kprobe and a kretprobe and reads
 // the parent from task->real_parent. This kernel has no kprobes, so the
 // program uses the syscalls:sys_enter_execve and sys_exit_execve
-// tracepoints, and learns each process's parent from sched:sched_process_fork
+// tracepoints and a ring buffer (whose single ring keeps a process's
+// records in order, where BCC's per-CPU perf rings can print a command
+// without its arguments), and learns each process's parent from sched:sched_process_fork
 // (falling back to /proc/PID/status, as BCC does, for processes forked
 // before it started). --cgroupmap and --mntnsmap are not supported.
 package main
@@ -55,14 +57,17 @@ struct data_t {
     int retval;
 };
 
-BPF_PERF_OUTPUT(events);
+// A ring buffer, not BCC's perf buffer: one ring for all CPUs keeps each
+// process's argument records ahead of its return record, which per-CPU perf
+// rings do not when exec moves the process to another CPU.
+BPF_RINGBUF_OUTPUT(events, 64);
 // Parent of each process forked since the tool started.
 BPF_HASH(parents, u32, u32, 10240);
 
 static int __submit_arg(void *ctx, const void *ptr, struct data_t *data)
 {
     bpf_probe_read_user(data->argv, sizeof(data->argv), ptr);
-    events.perf_submit(ctx, data, sizeof(struct data_t));
+    events.ringbuf_output(data, sizeof(struct data_t), 0);
     return 1;
 }
 
@@ -146,7 +151,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_execve) {
     bpf_get_current_comm(&data.comm, sizeof(data.comm));
     data.type = EVENT_RET;
     data.retval = args->ret;
-    events.perf_submit(args, &data, sizeof(data));
+    events.ringbuf_output(&data, sizeof(data), 0);
 
     return 0;
 }
@@ -272,7 +277,7 @@ func main() {
 	start := time.Now()
 	argv := map[uint64][][]byte{}
 	out := bufio.NewWriter(os.Stdout)
-	printEvent := func(cpu int, data []byte) {
+	printEvent := func(data []byte) {
 		event, err := events.Event(data)
 		if err != nil {
 			log.Print(err)
@@ -324,7 +329,7 @@ func main() {
 	}
 
 	// loop with callback to print_event
-	if _, err := events.OpenPerfBuffer(printEvent, bcc.PerfBufferOptions{}); err != nil {
+	if _, err := events.OpenRingBuffer(printEvent); err != nil {
 		log.Fatal(err)
 	}
 	interrupt := make(chan os.Signal, 1)
@@ -333,14 +338,14 @@ func main() {
 		select {
 		case <-interrupt:
 			// Records still in the rings are printed before exiting.
-			if _, err := b.PerfBufferConsume(); err != nil {
+			if _, err := b.RingBufferConsume(); err != nil {
 				log.Print(err)
 			}
 			out.Flush()
 			return
 		default:
 		}
-		if _, err := b.PerfBufferPoll(100 * time.Millisecond); err != nil && !errors.Is(err, bcc.ErrClosed) {
+		if _, err := b.RingBufferPoll(100 * time.Millisecond); err != nil && !errors.Is(err, bcc.ErrClosed) {
 			log.Fatal(err)
 		}
 		out.Flush()
