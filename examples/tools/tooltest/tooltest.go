@@ -322,3 +322,18 @@ func Describe(m map[string]int64) string {
 	}
 	return b.String()
 }
+
+var histRow = regexp.MustCompile(`^\s*(\d+) -> (\d+)\s*: (\d+)\s+\|`)
+
+// HistTotal adds up the counts of every log2 histogram row ("a -> b : n
+// |***|") in out.
+func HistTotal(out string) int64 {
+	var total int64
+	for _, line := range strings.Split(out, "\n") {
+		if m := histRow.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[3], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
