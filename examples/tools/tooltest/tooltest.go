@@ -273,6 +273,13 @@ func StartWorkload(t testing.TB, bin string, args ...string) *Workload {
 // PID is the workload's process ID.
 func (w *Workload) PID() int { return w.Cmd.Process.Pid }
 
+// Open opens the gate and returns at once, for workloads that run until the
+// test ends (the test's cleanup kills them).
+func (w *Workload) Open() {
+	w.gate.Write([]byte("go\n"))
+	w.gate.Close()
+}
+
 // Release opens the gate and waits for the workload to exit; it returns the
 // exit error (an *exec.ExitError for a non-zero code).
 func (w *Workload) Release() error {
