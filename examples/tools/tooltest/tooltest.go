@@ -112,7 +112,7 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 	// BCC Python buffers stdout when it is a pipe; unbuffered, its header
 	// arrives when printed, as on a terminal.
 	p.cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
-	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr, cond: p.cond}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -149,13 +149,17 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 }
 
 type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
+	mu   *sync.Mutex
+	w    *bytes.Buffer
+	cond *sync.Cond
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cond != nil {
+		l.cond.Broadcast()
+	}
 	return l.w.Write(b)
 }
 
@@ -163,6 +167,18 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // ..." header, printed once its probes are attached). It fails the test if
 // the tool exits first or StartTimeout passes.
 func (p *Proc) WaitFor(substr string) {
+	p.t.Helper()
+	p.waitFor(substr, false)
+}
+
+// WaitForStderr is WaitFor for standard error, where tools whose standard
+// output must stay machine-readable (folded stacks) say they are ready.
+func (p *Proc) WaitForStderr(substr string) {
+	p.t.Helper()
+	p.waitFor(substr, true)
+}
+
+func (p *Proc) waitFor(substr string, stderr bool) {
 	p.t.Helper()
 	timer := time.AfterFunc(StartTimeout, func() {
 		p.mu.Lock()
@@ -174,8 +190,11 @@ func (p *Proc) WaitFor(substr string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
+		if stderr && strings.Contains(p.stderr.String(), substr) {
+			return
+		}
 		for _, l := range p.lines {
-			if strings.Contains(l, substr) {
+			if !stderr && strings.Contains(l, substr) {
 				return
 			}
 		}
@@ -234,7 +253,7 @@ func (p *Proc) Stderr() string {
 type Workload struct {
 	Cmd   *exec.Cmd
 	gate  *os.File
-	out   bytes.Buffer
+	lines chan string
 	ended chan struct{}
 	err   error
 }
@@ -246,14 +265,24 @@ func StartWorkload(t testing.TB, bin string, args ...string) *Workload {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wl := &Workload{Cmd: exec.Command(bin, args...), gate: w, ended: make(chan struct{})}
+	wl := &Workload{Cmd: exec.Command(bin, args...), gate: w, ended: make(chan struct{}), lines: make(chan string, 16)}
 	wl.Cmd.Stdin = r
-	wl.Cmd.Stdout = &wl.out
-	wl.Cmd.Stderr = &wl.out
+	wl.Cmd.Stderr = os.Stderr
+	stdout, err := wl.Cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := wl.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			wl.lines <- sc.Text()
+		}
+		close(wl.lines)
+	}()
 	go func() {
 		wl.err = wl.Cmd.Wait()
 		close(wl.ended)
@@ -272,6 +301,26 @@ func StartWorkload(t testing.TB, bin string, args ...string) *Workload {
 
 // PID is the workload's process ID.
 func (w *Workload) PID() int { return w.Cmd.Process.Pid }
+
+// Step lets a workload that waits for a line at each step (instead of
+// exiting when done) take its next step, and waits for the line it prints
+// when the step is done. Such a workload stays alive for the tools to read
+// its symbols; the test's cleanup ends it.
+func (w *Workload) Step(t testing.TB) string {
+	t.Helper()
+	w.gate.Write([]byte("go\n"))
+	select {
+	case l, ok := <-w.lines:
+		if !ok {
+			<-w.ended
+			t.Fatalf("workload exited: %v", w.err)
+		}
+		return l
+	case <-time.After(StartTimeout):
+		t.Fatal("workload did not finish its step")
+	}
+	return ""
+}
 
 // Open opens the gate and returns at once, for workloads that run until the
 // test ends (the test's cleanup kills them).
