@@ -62,8 +62,11 @@ int do_perf_event(struct bpf_perf_event_data *ctx) {
     if (!(THREAD_FILTER))
         return 0;
 
-    // create map key
-    struct key_t key = {.pid = tgid};
+    // create map key: zeroed whole, padding included, since a hash key's
+    // padding is hashed too (BCC's designated initializer leaves it to
+    // chance, and splits one stack into several rows)
+    struct key_t key = {};
+    key.pid = tgid;
     bpf_get_current_comm(&key.name, sizeof(key.name));
 
     // get stacks

@@ -28,13 +28,15 @@ int main(void) {
 `
 
 // folded parses folded output ("a;b;c N") into stacks and counts, busiest
-// first.
+// first, adding up the rows of a stack (BCC can print one stack in several
+// rows).
 func folded(out string) (stacks []string, counts []int64) {
 	type row struct {
 		stack string
 		n     int64
 	}
 	var rows []row
+	sums := map[string]int64{}
 	for _, l := range strings.Split(out, "\n") {
 		i := strings.LastIndexByte(l, ' ')
 		if i < 0 {
@@ -44,7 +46,10 @@ func folded(out string) (stacks []string, counts []int64) {
 		if err != nil {
 			continue
 		}
-		rows = append(rows, row{l[:i], n})
+		sums[l[:i]] += n
+	}
+	for stack, n := range sums {
+		rows = append(rows, row{stack, n})
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].n > rows[j].n })
 	for _, r := range rows {
