@@ -180,6 +180,8 @@ func main() {
 		program = strings.ReplaceAll(program, "FACTOR", "delta /= 1000;")
 	}
 	section := ""
+	// The key is zeroed whole before its fields are set: its padding is
+	// hashed too, and BCC's designated initializer leaves it to chance.
 	if pids || tids {
 		section = "pid"
 		id := "tgid"
@@ -189,7 +191,7 @@ func main() {
 		}
 		program = strings.ReplaceAll(program, "STORAGE", "BPF_HISTOGRAM(dist, pid_key_t);")
 		program = strings.ReplaceAll(program, "STORE",
-			"pid_key_t key = {.id = "+id+", .slot = bpf_log2l(delta)}; dist.increment(key);")
+			"pid_key_t key = {}; key.id = "+id+"; key.slot = bpf_log2l(delta); dist.increment(key);")
 	} else {
 		program = strings.ReplaceAll(program, "STORAGE", "BPF_HISTOGRAM(dist);")
 		program = strings.ReplaceAll(program, "STORE", "dist.atomic_increment(bpf_log2l(delta));")
