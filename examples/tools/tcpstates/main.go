@@ -224,27 +224,6 @@ func main() {
 	}
 	defer b.Close()
 
-	// header
-	if showTime {
-		if csv {
-			fmt.Printf("%s,", "TIME")
-		} else {
-			fmt.Printf("%-8s ", "TIME")
-		}
-	}
-	if timestamp {
-		if csv {
-			fmt.Printf("%s,", "TIME(s)")
-		} else {
-			fmt.Printf("%-9s ", "TIME(s)")
-		}
-	}
-	ipHeader := ""
-	if wide || csv {
-		ipHeader = "IP"
-	}
-	fmt.Printf(headerString, "SKADDR", "C-PID", "C-COMM", ipHeader, "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS")
-
 	var startTS uint64
 	printEvent := func(table *bcc.Table, family string) func(int, []byte) {
 		return func(cpu int, data []byte) {
@@ -297,6 +276,28 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	// header, once the perf buffers are open: a record submitted before
+	// its CPU's ring exists is dropped (BCC prints the header first)
+	if showTime {
+		if csv {
+			fmt.Printf("%s,", "TIME")
+		} else {
+			fmt.Printf("%-8s ", "TIME")
+		}
+	}
+	if timestamp {
+		if csv {
+			fmt.Printf("%s,", "TIME(s)")
+		} else {
+			fmt.Printf("%-9s ", "TIME(s)")
+		}
+	}
+	ipHeader := ""
+	if wide || csv {
+		ipHeader = "IP"
+	}
+	fmt.Printf(headerString, "SKADDR", "C-PID", "C-COMM", ipHeader, "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS")
+
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)
 	for {

@@ -6,14 +6,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gobcc/gobcc/examples/tools/tooltest"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
-// connect makes one TCP connection on loopback to a listener on port and
-// closes it, client first.
-func connect(t *testing.T, ln net.Listener) {
+// connect makes one TCP connection on loopback to the listener and closes
+// it, client first. It returns the client's port.
+func connect(t *testing.T, ln net.Listener) string {
 	t.Helper()
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -32,22 +33,39 @@ func connect(t *testing.T, ln net.Listener) {
 	if !ok {
 		t.Fatal("accept failed")
 	}
+	clientPort := strconv.Itoa(c.LocalAddr().(*net.TCPAddr).Port)
 	c.Close()
 	buf := make([]byte, 1)
 	s.Read(buf) // the client's FIN
 	s.Close()
-	ln.Close()
+	return clientPort
 }
 
-// transitions returns the state changes of rows for port (as LPORT or
-// RPORT) in the default or -s output: "LADDR:LPORT RADDR:RPORT OLD -> NEW".
-func transitions(out string) []string {
-	var r []string
-	row := regexp.MustCompile(`^[0-9a-f]+[ ,]+\d+[ ,]+.*?[ ,]+4?,?(\d+\.\d+\.\d+\.\d+)[ ,]+(\d+)[ ,]+(\d+\.\d+\.\d+\.\d+)[ ,]+(\d+)[ ,]+([A-Z_0-9]+)(?: +-> +|,)([A-Z_0-9]+)[ ,]+\d+\.\d{3}$`)
+// transitions returns the state changes of the connection from clientPort
+// in the default or -s output, "LADDR:LPORT RADDR:RPORT OLD -> NEW": the
+// rows of its socket (SKADDR) from its last CLOSE -> SYN_SENT on (a
+// socket's address is reused by later connections).
+func transitions(out, clientPort string) []string {
+	row := regexp.MustCompile(`^([0-9a-f]+)[ ,]+\d+[ ,]+.*?[ ,]+4?,?(\d+\.\d+\.\d+\.\d+)[ ,]+(\d+)[ ,]+(\d+\.\d+\.\d+\.\d+)[ ,]+(\d+)[ ,]+([A-Z_0-9]+)(?: +-> +|,)([A-Z_0-9]+)[ ,]+\d+\.\d{3}$`)
+	var rows [][]string
+	skaddr := ""
 	for _, l := range strings.Split(out, "\n") {
 		if m := row.FindStringSubmatch(l); m != nil {
-			r = append(r, m[1]+":"+m[2]+" "+m[3]+":"+m[4]+" "+m[5]+" -> "+m[6])
+			rows = append(rows, m)
+			if m[3] == clientPort {
+				skaddr = m[1]
+			}
 		}
+	}
+	var r []string
+	for _, m := range rows {
+		if m[1] != skaddr {
+			continue
+		}
+		if m[6] == "CLOSE" && m[7] == "SYN_SENT" {
+			r = nil
+		}
+		r = append(r, m[2]+":"+m[3]+" "+m[4]+":"+m[5]+" "+m[6]+" -> "+m[7])
 	}
 	return r
 }
@@ -72,14 +90,34 @@ func TestTcpstates(t *testing.T) {
 		pyProc.WaitFor("SKADDR")
 	}
 	client.WaitFor("SKADDR,C-PID,C-COMM,IP,LADDR,LPORT,RADDR,RPORT,OLDSTATE,NEWSTATE,MS")
-	connect(t, ln)
+	if pyProc != nil {
+		// BCC prints its header before it opens its perf buffers, and
+		// drops what comes in between: connect until it shows a
+		// connection, then make the one compared.
+		// The warm-up connections stay open until the test ends, so
+		// that the compared one cannot reuse a socket address of theirs.
+		for i := 0; i < 200 && !strings.Contains(pyProc.Output(), "-> ESTABLISHED"); i++ {
+			c, err := net.Dial("tcp4", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			s, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	clientPort := connect(t, ln)
 
-	client.WaitFor("FIN_WAIT2,CLOSE")
+	client.WaitFor(clientPort + ",127.0.0.1," + port + ",FIN_WAIT2,CLOSE")
 	client.Interrupt()
 	out := client.Wait()
 	t.Logf("gobcc -D -s:\n%s", out)
 
-	got := transitions(out)
+	got := transitions(out, clientPort)
 	wantClient := []string{"CLOSE -> SYN_SENT", "SYN_SENT -> ESTABLISHED", "ESTABLISHED -> FIN_WAIT1", "FIN_WAIT1 -> FIN_WAIT2", "FIN_WAIT2 -> CLOSE"}
 	if len(got) != len(wantClient) {
 		t.Fatalf("client transitions %q, want %q", got, wantClient)
@@ -90,11 +128,11 @@ func TestTcpstates(t *testing.T) {
 		}
 	}
 	if pyProc != nil {
-		pyProc.WaitFor("FIN_WAIT2   -> CLOSE")
+		pyProc.WaitFor(clientPort + " 127.0.0.1       " + port + " FIN_WAIT2   -> CLOSE")
 		pyProc.Interrupt()
 		pyOut := pyProc.Output()
 		t.Logf("BCC:\n%s", pyOut)
-		if want := transitions(pyOut); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		if want := transitions(pyOut, clientPort); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("gobcc and BCC differ:\n%s\n--\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
