@@ -215,7 +215,7 @@ func main() {
 		}
 		return fmt.Sprint(bucket)
 	}
-	opts := &bcc.HistOptions{SectionHeader: "disk", SectionPrintFn: diskPrint}
+	opts := bcc.HistOptions{SectionHeader: "disk", SectionPrintFn: diskPrint}
 
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)

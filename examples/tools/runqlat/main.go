@@ -225,7 +225,7 @@ func main() {
 		if timestamp {
 			fmt.Printf("%-8s\n", time.Now().Format("15:04:05"))
 		}
-		opts := &bcc.HistOptions{SectionHeader: section, SectionPrintFn: func(bucket any) string { return fmt.Sprint(bucket) }}
+		opts := bcc.HistOptions{SectionHeader: section, SectionPrintFn: func(bucket any) string { return fmt.Sprint(bucket) }}
 		if err := dist.PrintLog2Hist(os.Stdout, label, opts); err != nil {
 			log.Fatal(err)
 		}
