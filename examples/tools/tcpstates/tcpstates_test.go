@@ -112,7 +112,14 @@ func TestTcpstates(t *testing.T) {
 	}
 	clientPort := connect(t, ln)
 
-	client.WaitFor(clientPort + ",127.0.0.1," + port + ",FIN_WAIT2,CLOSE")
+	// Wait for the compared connection's whole life: its port may have
+	// served an earlier connection whose lines are in the output too, and
+	// transitions keeps only the last life of the socket.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got := transitions(client.Output(), clientPort); len(got) == 5 && strings.HasSuffix(got[4], "FIN_WAIT2 -> CLOSE") {
+			break
+		}
+	}
 	client.Interrupt()
 	out := client.Wait()
 	t.Logf("gobcc -D -s:\n%s", out)
