@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/bcc/syscalls"
 )
 
 // errDrop tells the collector to leave a series out: a regexp decoder did
@@ -260,8 +263,10 @@ func newDecoder(d *Decoder, env *decoderEnv, pidPath []int) (decodeFunc, error) 
 			if err != nil {
 				return "", err
 			}
-			if name, ok := syscallNames[n]; ok {
-				return name, nil
+			if n <= math.MaxInt32 {
+				if name, ok := syscalls.Lookup(int(n)); ok {
+					return name, nil
+				}
 			}
 			return "syscall_" + strconv.FormatUint(n, 10), nil
 		}, nil

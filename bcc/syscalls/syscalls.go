@@ -24,6 +24,12 @@ func Name(nr int) string {
 	return "[unknown: " + strconv.Itoa(nr) + "]"
 }
 
+// Lookup returns the name of syscall nr and whether the table knows it.
+func Lookup(nr int) (string, bool) {
+	s, ok := table[nr]
+	return s, ok
+}
+
 // Number returns the number of the named syscall.
 func Number(name string) (int, bool) {
 	for nr, s := range table {
