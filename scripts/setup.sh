@@ -15,6 +15,7 @@ fi
 
 packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-dev iproute2 gcc g++ make procps llvm)
 packages+=(prometheus) # gobcc export's tests: a real Prometheus server and promtool
+packages+=(bpfcc-tools bpftrace) # references: BCC's own tools (ported tools' tests) and bpftrace -l (gobcc list)
 packages+=(qemu-system-x86 busybox-static) # make vmtest: a QEMU guest of a kernel with kprobes
 missing=()
 for p in "${packages[@]}"; do
