@@ -107,6 +107,10 @@ func diskName(dev uint64) string {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		timestamp, queued, ms, disks, extension, jsonOut, ebpf bool
 		disk                                                   string
@@ -217,8 +221,6 @@ func main() {
 	}
 	opts := bcc.HistOptions{SectionHeader: "disk", SectionPrintFn: diskPrint}
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	for {
 		exiting := false
 		select {

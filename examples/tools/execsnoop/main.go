@@ -193,6 +193,10 @@ func getPPID(pid uint64) uint64 {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		showTime, timestamp, fails, quote, printUID, ebpf bool
 		uidArg, name, line, ppidArg                       string
@@ -332,8 +336,6 @@ func main() {
 	if _, err := events.OpenRingBuffer(printEvent); err != nil {
 		log.Fatal(err)
 	}
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	for {
 		select {
 		case <-interrupt:

@@ -143,6 +143,10 @@ func (p *probe) attach(b *bcc.BPF) (int, error) {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		pid, cpu                     int
 		interval, duration           string
@@ -219,8 +223,6 @@ func main() {
 	}
 	fmt.Printf("Tracing %d functions for \"%s\"... Hit Ctrl-C to end.\n", matched, pattern)
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	elapsed := 0
 	for {
 		exiting := false

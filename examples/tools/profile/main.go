@@ -118,6 +118,10 @@ func stackIDErr(id int64) bool {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		pidArg, tidArg                              string
 		userOnly, kernelOnly, delimited, annotate   bool
@@ -265,8 +269,6 @@ func main() {
 		log.Fatal(err)
 	}
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	select {
 	case <-time.After(time.Duration(duration) * time.Second):
 	case <-interrupt:

@@ -125,6 +125,10 @@ TRACEPOINT_PROBE(sched, sched_switch)
 `
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		timestamp, ms, pids, tids, ebpf bool
 		pid                             string
@@ -212,8 +216,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	for {
 		exiting := false
 		select {

@@ -55,6 +55,10 @@ int trace_count(void *ctx) {
 `
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		pid, cpu                                              int
 		interval, duration                                    string
@@ -228,8 +232,6 @@ func main() {
 		fmt.Println(name)
 	}
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	elapsed := 0
 	for {
 		exiting := false

@@ -139,6 +139,10 @@ func errnoValue(s string) (int, error) {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		pid, tid, interval, duration, top int
 		failures, latency, ms, process    bool
@@ -295,8 +299,6 @@ func main() {
 		fmt.Printf("Tracing %ssyscalls, printing top %d... Ctrl+C to quit.\n", failed, top)
 	}
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	seconds := 0
 	for {
 		exiting := false

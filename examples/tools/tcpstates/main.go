@@ -154,6 +154,10 @@ func portFilter(list, varName string) (string, error) {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		showTime, timestamp, wide, csv, ipv4, ipv6, ebpf bool
 		localport, remoteport                            string
@@ -298,8 +302,6 @@ func main() {
 	}
 	fmt.Printf(headerString, "SKADDR", "C-PID", "C-COMM", ipHeader, "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS")
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	for {
 		select {
 		case <-interrupt:

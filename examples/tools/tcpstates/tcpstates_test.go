@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,15 +58,32 @@ func transitions(out, clientPort string) []string {
 			}
 		}
 	}
-	var r []string
+	// Events come from per-CPU perf rings, so a connection's transitions
+	// may print out of order (its close read from one CPU's ring before its
+	// connect from another's): collect them as a set, in the states' order.
+	// The socket's CLOSE -> SYN_SENT has no local port yet; it is known by
+	// the socket address.
+	order := []string{"CLOSE -> SYN_SENT", "SYN_SENT -> ESTABLISHED", "ESTABLISHED -> FIN_WAIT1", "FIN_WAIT1 -> FIN_WAIT2", "FIN_WAIT2 -> CLOSE"}
+	seen := map[string]string{}
+	var extra []string
 	for _, m := range rows {
-		if m[1] != skaddr {
+		if m[1] != skaddr || (m[3] != clientPort && !(m[3] == "0" && m[6] == "CLOSE" && m[7] == "SYN_SENT")) {
 			continue
 		}
-		if m[6] == "CLOSE" && m[7] == "SYN_SENT" {
-			r = nil
+		tr := m[6] + " -> " + m[7]
+		if _, dup := seen[tr]; dup {
+			continue
 		}
-		r = append(r, m[2]+":"+m[3]+" "+m[4]+":"+m[5]+" "+m[6]+" -> "+m[7])
+		seen[tr] = m[2] + ":" + m[3] + " " + m[4] + ":" + m[5] + " " + tr
+		if !slices.Contains(order, tr) {
+			extra = append(extra, tr)
+		}
+	}
+	var r []string
+	for _, tr := range append(order, extra...) {
+		if line, ok := seen[tr]; ok {
+			r = append(r, line)
+		}
 	}
 	return r
 }

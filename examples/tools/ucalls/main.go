@@ -179,6 +179,10 @@ type row struct {
 }
 
 func main() {
+	// Ctrl-C is handled from the start: a test (or a user) may press it
+	// as soon as the "Tracing..." line appears.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	var (
 		language                       string
 		top                            int
@@ -374,8 +378,6 @@ func main() {
 	if extraMessage != "" {
 		fmt.Println(extraMessage)
 	}
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
 	wait := time.Duration(interval) * time.Second
 	if interval == 0 {
 		wait = 99999999 * time.Second
