@@ -53,7 +53,10 @@ test: setup vet
 # /var/cache/gobcc/vm, with this tree visible read-only. It runs the kprobe
 # suite (this machine's kernel has no kprobes), the kprobe parity programs
 # against BCC Python, the tracefs kprobe_events tests, and `gobcc doctor` and
-# `gobcc run` of a kprobe program. VMKERNEL names other kernel packages
+# `gobcc run` of a kprobe program. TestStacksFromTracepoint stays out: in
+# the TCG guest of 6.1 it once soft-locked both guest CPUs for minutes
+# (watchdog: CPU stuck for 310s) after passing in 10 s on the run before.
+# VMKERNEL names other kernel packages
 # (space-separated); see docs/testing.md.
 VMKERNEL ?=
 VMFLAGS = $(foreach k,$(VMKERNEL),--kernel $(k)) --timeout 15m
@@ -62,7 +65,7 @@ vmtest: setup
 	$(GO) build -o $(BIN)/gobcc ./cmd/gobcc
 	GOBCC_REQUIRE_KERNEL=1 GOBCC_PARITY_PROGRAMS='k(ret)?probe' $(BIN)/gobcc-vm test $(VMFLAGS) \
 		./internal/tracefs ./bcc ./parity -- -short -v \
-		-run 'Kprobe|KfuncLSM|ProbeFeatures|Verifier|DebugFlags|StacksFromTracepoint|TestParitySuiteShape|TestParityPrograms'
+		-run 'Kprobe|KfuncLSM|ProbeFeatures|Verifier|DebugFlags|TestParitySuiteShape|TestParityPrograms'
 	$(BIN)/gobcc-vm run $(VMFLAGS) -- sh scripts/vmtest_cli.sh $(BIN)/gobcc
 
 parity: setup
