@@ -17,7 +17,11 @@ const (
 // Privileged reports whether this process may load and attach tracing BPF
 // programs: it runs as root, or holds CAP_SYS_ADMIN, or holds both CAP_BPF
 // and CAP_PERFMON (tracing programs need the second). It is the same rule
-// `gobcc doctor` and bcc.New apply.
+// `gobcc doctor` and bcc.New apply (internal/features.Privileged), written
+// again here because testutil may not import a package whose own tests
+// use testutil (bpfsys, tracefs: an import cycle). Unlike features, an
+// unreadable capability set counts as unprivileged: a test then skips or
+// fails clearly instead of failing inside the kernel.
 func Privileged() bool {
 	if os.Geteuid() == 0 {
 		return true
