@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
 	"log"
 	"os"
 	"os/signal"
@@ -172,22 +173,9 @@ func main() {
 		log.Fatal("usage: funccount [-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [-D] [-c CPU] pattern")
 	}
 	pattern := flag.Arg(0)
-	seconds := func(s, name string) int {
-		if s == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			log.Fatalf("invalid %s %q", name, s)
-		}
-		return n
-	}
-	intervalS, durationS := seconds(interval, "interval"), seconds(duration, "duration")
-	if durationS > 0 && intervalS == 0 {
-		intervalS = durationS
-	}
-	if intervalS == 0 {
-		intervalS = 99999999
+	intervalS, durationS, err := toolflags.IntervalDuration(interval, duration)
+	if err != nil {
+		log.Fatal(err)
 	}
 
 	p, err := newProbe(pattern, useRegex, pid, cpu)

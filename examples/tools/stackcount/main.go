@@ -18,11 +18,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
 	"log"
 	"os"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,22 +97,9 @@ func main() {
 		log.Fatal("usage: stackcount [-h] [-p PID] [-c CPU] [-i INTERVAL] [-D DURATION] [-T] [-r] [-s] [-P] [-K] [-U] [-v] [-d] [-f] [--debug] pattern")
 	}
 	pattern := flag.Arg(0)
-	seconds := func(s, name string) int {
-		if s == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			log.Fatalf("invalid %s %q", name, s)
-		}
-		return n
-	}
-	intervalS, durationS := seconds(interval, "interval"), seconds(duration, "duration")
-	if durationS > 0 && intervalS == 0 {
-		intervalS = durationS
-	}
-	if intervalS == 0 {
-		intervalS = 99999999
+	intervalS, durationS, err := toolflags.IntervalDuration(interval, duration)
+	if err != nil {
+		log.Fatal(err)
 	}
 	if kernelOnly && userOnly {
 		fmt.Println("ERROR: -K and -U are mutually exclusive. If you want both stacks, that is the default.")
