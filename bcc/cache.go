@@ -60,13 +60,31 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	quoted, err := cache.QuotedIncludeStamps(in.req.Text, quoteDirs(in.req.CFlags))
+	if err != nil {
+		return "", err
+	}
 	libPath, libVersion, err := libbcc.Installed()
 	if err != nil {
 		return "", err
 	}
 	return cache.Key(cacheKeyVersion, strconv.Itoa(bpfobj.FormatVersion), runtime.GOARCH,
 		libPath, libVersion.String(), headers, in.req.Text,
-		strings.Join(in.req.CFlags, "\x00"), stamps), nil
+		strings.Join(in.req.CFlags, "\x00"), stamps, quoted), nil
+}
+
+// quoteDirs lists the -iquote directories of flags, in order.
+func quoteDirs(flags []string) []string {
+	var dirs []string
+	for i, f := range flags {
+		switch {
+		case f == "-iquote" && i+1 < len(flags):
+			dirs = append(dirs, flags[i+1])
+		case strings.HasPrefix(f, "-iquote") && f != "-iquote":
+			dirs = append(dirs, strings.TrimPrefix(f, "-iquote"))
+		}
+	}
+	return dirs
 }
 
 // sharedTableMarkers are the BCC macros whose tables live outside the

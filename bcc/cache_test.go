@@ -428,3 +428,36 @@ func TestSharedTablesAreNotStored(t *testing.T) {
 		t.Errorf("Build: %v, want ErrNotSupported", err)
 	}
 }
+
+// TestCacheFollowsQuotedIncludes: a program's own #include "..." file is
+// part of the key: changing it compiles again, with the new value.
+func TestCacheFollowsQuotedIncludes(t *testing.T) {
+	testutil.RequireRoot(t)
+	withCache(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog.c")
+	os.WriteFile(prog, []byte("#include \"size.h\"\nBPF_ARRAY(arr, u64, SIZE);\nint f(void *ctx) { return 0; }\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "size.h"), []byte("#define SIZE 4\n"), 0o644)
+	entries := func() int {
+		b, err := New(Options{SrcFile: prog, NoAutoAttach: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if _, err := b.LoadFunc("f", Kprobe); err != nil {
+			t.Fatal(err)
+		}
+		tb, err := b.Table("arr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb.MaxEntries()
+	}
+	if n := entries(); n != 4 {
+		t.Fatalf("max entries %d, want 4", n)
+	}
+	os.WriteFile(filepath.Join(dir, "size.h"), []byte("#define SIZE 8\n"), 0o644)
+	if n := entries(); n != 8 {
+		t.Errorf("after size.h changed: max entries %d, want 8 (a stale cache entry was used)", n)
+	}
+}

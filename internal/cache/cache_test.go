@@ -229,7 +229,7 @@ func TestIncludeStamps(t *testing.T) {
 	os.WriteFile(hdr, []byte("#define X 1\n"), 0o644)
 	forced := filepath.Join(t.TempDir(), "forced.h")
 	os.WriteFile(forced, []byte("\n"), 0o644)
-	for _, flags := range [][]string{{"-I" + dir}, {"-I", dir}, {"-isystem", dir}, {"-iquote" + dir}} {
+	for _, flags := range [][]string{{"-I" + dir}, {"-I", dir}, {"-isystem", dir}} {
 		s, err := IncludeStamps(append(flags, "-DX=1"))
 		if err != nil || !strings.Contains(s, hdr) {
 			t.Errorf("%v: stamp %q, %v; want it to name %s", flags, s, err, hdr)
@@ -253,5 +253,30 @@ func TestIncludeStamps(t *testing.T) {
 	}
 	if _, err := IncludeStamps([]string{"-I" + big}); !errors.Is(err, ErrTooManyIncludes) {
 		t.Errorf("err = %v, want ErrTooManyIncludes", err)
+	}
+}
+
+func TestQuotedIncludeStamps(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a.h"), []byte("#include \"sub/b.h\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "b.h"), []byte("#define B 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "unrelated.c"), nil, 0o644)
+	text := "#include \"a.h\"\n#include \"gone.h\"\n#include <linux/sched.h>\n"
+	before, err := QuotedIncludeStamps(text, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{filepath.Join(dir, "a.h"), filepath.Join(dir, "sub", "b.h"), "gone.h: missing"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("stamp lacks %q:\n%s", want, before)
+		}
+	}
+	if strings.Contains(before, "unrelated") || strings.Contains(before, "sched.h") {
+		t.Errorf("stamp names files the program does not include:\n%s", before)
+	}
+	os.WriteFile(filepath.Join(dir, "sub", "b.h"), []byte("#define B 22\n"), 0o644)
+	if after, _ := QuotedIncludeStamps(text, []string{dir}); after == before {
+		t.Error("stamp unchanged after a nested include changed")
 	}
 }

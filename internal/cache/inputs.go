@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -19,13 +20,16 @@ const MaxStampedFiles = 5000
 var ErrTooManyIncludes = errors.New("include directories too large to stamp")
 
 // IncludeStamps describes every file that the include options in flags
-// (-I, -iquote, -isystem, -idirafter, -include, in joined or separate form)
+// (-I, -isystem, -idirafter, -include, in joined or separate form)
 // make visible to the compiler: path, size and modification time. Any change
 // to such a file changes the stamp and so the cache key. Missing directories
 // stamp as missing: creating one later changes the key too.
 func IncludeStamps(flags []string) (string, error) {
 	var paths []string
-	dirOpts := []string{"-I", "-iquote", "-isystem", "-idirafter", "--include-directory="}
+	// -iquote directories serve only #include "..." lines, which
+	// QuotedIncludeStamps follows from the program's text: walking them
+	// whole would stamp, say, all of /tmp for a program kept there.
+	dirOpts := []string{"-I", "-isystem", "-idirafter", "--include-directory="}
 	for i := 0; i < len(flags); i++ {
 		f := flags[i]
 		if f == "-include" && i+1 < len(flags) {
@@ -74,4 +78,55 @@ func IncludeStamps(flags []string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+var quotedInclude = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+)"`)
+
+// QuotedIncludeStamps follows the #include "..." lines of text, and of the
+// files they name, through the directories quoteDirs (-iquote, the
+// program's own directory first), and describes each file found (path,
+// size, modification time) or missing. At most MaxStampedFiles files.
+func QuotedIncludeStamps(text string, quoteDirs []string) (string, error) {
+	var b strings.Builder
+	seen := map[string]bool{}
+	var follow func(text string, dirs []string) error
+	follow = func(text string, dirs []string) error {
+		for _, m := range quotedInclude.FindAllStringSubmatch(text, -1) {
+			name := m[1]
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if len(seen) > MaxStampedFiles {
+				return fmt.Errorf("%w: more than %d quoted includes", ErrTooManyIncludes, MaxStampedFiles)
+			}
+			found := false
+			for _, d := range dirs {
+				p := name
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(d, name)
+				}
+				fi, err := os.Stat(p)
+				if err != nil || fi.IsDir() {
+					continue
+				}
+				found = true
+				fmt.Fprintf(&b, "%s %d %d\n", p, fi.Size(), fi.ModTime().UnixNano())
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				if err := follow(string(data), append([]string{filepath.Dir(p)}, dirs...)); err != nil {
+					return err
+				}
+				break
+			}
+			if !found {
+				fmt.Fprintf(&b, "%s: missing\n", name)
+			}
+		}
+		return nil
+	}
+	err := follow(text, quoteDirs)
+	return b.String(), err
 }
