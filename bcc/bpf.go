@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/bcc/usdt"
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfobj"
@@ -49,10 +50,11 @@ type Options struct {
 	// NoAutoAttach loads nothing and attaches nothing at New; functions are
 	// then loaded with LoadFunc. BCC Python always auto-attaches.
 	NoAutoAttach bool
-	// USDTContexts are USDT probes to enable (BPF(usdt_contexts=[...])):
-	// their argument code is prepended to the program and their uprobes
-	// attached by New, even with NoAutoAttach.
-	USDTContexts []*USDT
+	// USDTContexts are USDT probes to enable (BPF(usdt_contexts=[...]);
+	// package bcc/usdt makes them): their argument code is prepended to
+	// the program and their uprobes attached by New, even with
+	// NoAutoAttach.
+	USDTContexts []*usdt.Context
 	// AttachUSDTIgnorePID attaches USDT probes of process contexts for
 	// every process (BPF(attach_usdt_ignore_pid=True)).
 	AttachUSDTIgnorePID bool

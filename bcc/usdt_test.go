@@ -3,48 +3,22 @@ package bcc
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/gobcc/gobcc/bcc/usdt"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
-// The target fires gobcc:tick(i, i*3) n times when told to go, but only
-// while its semaphore is set, and gobcc:plain(i) always; it reports the
-// semaphore's value and how many ticks fired. Built with -DNO_SEMAPHORES
-// its probes have no semaphores and always fire.
-const usdtTargetSrc = `
-#ifndef NO_SEMAPHORES
-#define _SDT_HAS_SEMAPHORES 1
-#endif
-#include <sys/sdt.h>
-#include <stdio.h>
-#include <stdlib.h>
-#ifndef NO_SEMAPHORES
-__extension__ unsigned short gobcc_tick_semaphore __attribute__((unused)) __attribute__((section(".probes")));
-__extension__ unsigned short gobcc_plain_semaphore __attribute__((unused)) __attribute__((section(".probes")));
-#else
-#define gobcc_tick_semaphore 1
-#endif
-int main(int argc, char **argv) {
-	int n = atoi(argv[1]);
-	char line[16];
-	while (fgets(line, sizeof line, stdin)) {
-		int fired = 0;
-		unsigned sem = gobcc_tick_semaphore;
-		for (long i = 1; i <= n; i++) {
-			if (gobcc_tick_semaphore) {
-				STAP_PROBE2(gobcc, tick, i, i * 3);
-				fired++;
-			}
-			STAP_PROBE1(gobcc, plain, i);
-		}
-		printf("sem=%u fired=%d\n", sem, fired);
-		fflush(stdout);
+// usdtTargetSrc is the target of the USDT tests (see the file).
+var usdtTargetSrc = func() string {
+	b, err := os.ReadFile("../testdata/usdt_target.c")
+	if err != nil {
+		panic(err)
 	}
-	return 0;
-}
-`
+	return string(b)
+}()
 
 const usdtProg = `
 BPF_ARRAY(stats, u64, 4);
@@ -87,9 +61,9 @@ func TestUSDT(t *testing.T) {
 				t.Fatalf("before tracing: %q", line)
 			}
 			perfBefore := perfFDs(t)
-			u := USDTForPath(bin)
+			u := usdt.ForPath(bin)
 			if mode == "pid" {
-				u = USDTForPID(ch.cmd.Process.Pid)
+				u = usdt.ForPID(ch.cmd.Process.Pid)
 			}
 			if err := u.EnableProbe("gobcc:tick", "on_tick"); err != nil {
 				t.Fatal(err)
@@ -97,7 +71,7 @@ func TestUSDT(t *testing.T) {
 			if err := u.EnableProbe("plain", "on_plain"); err != nil {
 				t.Fatal(err)
 			}
-			b, err := New(Options{Text: usdtProg, USDTContexts: []*USDT{u}})
+			b, err := New(Options{Text: usdtProg, USDTContexts: []*usdt.Context{u}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,31 +117,31 @@ func TestUSDTErrors(t *testing.T) {
 	dir := t.TempDir()
 	bin := gcc(t, dir, "usdt_target_nosem", usdtTargetSrc, "-DNO_SEMAPHORES")
 	semBin := gcc(t, dir, "usdt_target", usdtTargetSrc)
-	if err := USDTForPath(bin).EnableProbe("a:b:c", "f"); !errors.Is(err, ErrUSDT) {
+	if err := usdt.ForPath(bin).EnableProbe("a:b:c", "f"); !errors.Is(err, ErrUSDT) {
 		t.Errorf("a:b:c: %v", err)
 	}
-	u := USDTForPath(bin)
+	u := usdt.ForPath(bin)
 	u.EnableProbe("gobcc:nosuch", "on_tick")
-	_, err := New(Options{Text: usdtProg, USDTContexts: []*USDT{u}})
+	_, err := New(Options{Text: usdtProg, USDTContexts: []*usdt.Context{u}})
 	if !errors.Is(err, ErrUSDT) || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("missing probe: %v", err)
 	}
 	// A probe with a semaphore in a binary context: libbcc refuses it and
 	// the error says why.
-	u = USDTForPath(semBin)
+	u = usdt.ForPath(semBin)
 	u.EnableProbe("gobcc:tick", "on_tick")
-	_, err = New(Options{Text: usdtProg, USDTContexts: []*USDT{u}})
+	_, err = New(Options{Text: usdtProg, USDTContexts: []*usdt.Context{u}})
 	if !errors.Is(err, ErrUSDT) || !strings.Contains(err.Error(), "semaphore") {
 		t.Errorf("semaphore probe without a process: %v", err)
 	}
-	if _, err := New(Options{Text: usdtProg, USDTContexts: []*USDT{NewUSDT(0, "")}}); !errors.Is(err, ErrUSDT) {
+	if _, err := New(Options{Text: usdtProg, USDTContexts: []*usdt.Context{usdt.New(0, "")}}); !errors.Is(err, ErrUSDT) {
 		t.Errorf("empty context: %v", err)
 	}
 	// Line numbers in compile errors stay the user's despite the prepended
 	// argument code.
-	u = USDTForPath(bin)
+	u = usdt.ForPath(bin)
 	u.EnableProbe("gobcc:tick", "on_tick")
-	_, err = New(Options{Text: "int on_tick(struct pt_regs *ctx) {\n  return nosuch;\n}\n", USDTContexts: []*USDT{u}})
+	_, err = New(Options{Text: "int on_tick(struct pt_regs *ctx) {\n  return nosuch;\n}\n", USDTContexts: []*usdt.Context{u}})
 	var ce *CompileError
 	if !errors.As(err, &ce) || len(ce.Errors()) == 0 || ce.Errors()[0].Line != 2 {
 		t.Errorf("compile error with USDT: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/bcc/usdt"
 )
 
 // probeKinds maps bpftrace's probe type names and aliases to ours.
@@ -230,9 +231,9 @@ func listUSDT(l *probeLister, target, pattern string) error {
 	if pattern == "" {
 		pattern = "*"
 	}
-	u := bcc.USDTForPath(target)
+	u := usdt.ForPath(target)
 	if pid, err := strconv.Atoi(target); err == nil && pid > 0 {
-		u = bcc.USDTForPID(pid)
+		u = usdt.ForPID(pid)
 	}
 	probes, err := u.Probes()
 	if err != nil {

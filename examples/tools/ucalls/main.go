@@ -30,6 +30,7 @@ import (
 
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/bcc/syscalls"
+	"github.com/gobcc/gobcc/bcc/usdt"
 )
 
 var languages = []string{"java", "perl", "php", "python", "ruby", "tcl"}
@@ -269,9 +270,9 @@ func main() {
 		"DEFINE_SYSCALLS", define(sys, "SYSCALLS"),
 	).Replace(text)
 
-	var usdt []*bcc.USDT
+	var contexts []*usdt.Context
 	if language != "" {
-		u := bcc.USDTForPID(pid)
+		u := usdt.ForPID(pid)
 		if err := u.EnableProbe(entryProbe, "trace_entry"); err != nil {
 			log.Fatal(err)
 		}
@@ -280,7 +281,7 @@ func main() {
 				log.Fatal(err)
 			}
 		}
-		usdt = append(usdt, u)
+		contexts = append(contexts, u)
 	}
 	if bpf || verbose {
 		fmt.Println(program)
@@ -288,7 +289,7 @@ func main() {
 			return
 		}
 	}
-	b, err := bcc.New(bcc.Options{Text: program, USDTContexts: usdt})
+	b, err := bcc.New(bcc.Options{Text: program, USDTContexts: contexts})
 	if err != nil {
 		// BCC's enable_probe_or_bail prints the failure and exits.
 		fmt.Println(err)

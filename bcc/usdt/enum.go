@@ -1,11 +1,9 @@
-package bcc
+package usdt
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gobcc/gobcc/internal/libbcc"
-	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // This file is BCC Python's USDT introspection: enumerate_probes,
@@ -16,25 +14,25 @@ import (
 // helper prepends (libbcc's bcc_usdt_genargs, with its per-architecture
 // operand parser), and probe arguments must mean what they mean to that
 // code. The cost is libbcc (and LLVM) mapped into the caller once one of
-// these is called; New itself never needs them.
+// these is called; bcc.New itself never needs them.
 
-// USDTArgFlags says which fields of a USDTArgument are set
+// ArgFlags says which fields of a Argument are set
 // (BCC_USDT_ARGUMENT_*).
-type USDTArgFlags int
+type ArgFlags int
 
-// The USDT argument flags.
+// The argument flags.
 const (
-	USDTArgConstant          USDTArgFlags = libbcc.USDTArgConstant
-	USDTArgDerefOffset       USDTArgFlags = libbcc.USDTArgDerefOffset
-	USDTArgDerefIdent        USDTArgFlags = libbcc.USDTArgDerefIdent
-	USDTArgBaseRegisterName  USDTArgFlags = libbcc.USDTArgBaseRegisterName
-	USDTArgIndexRegisterName USDTArgFlags = libbcc.USDTArgIndexRegisterName
-	USDTArgScale             USDTArgFlags = libbcc.USDTArgScale
+	ArgConstant          ArgFlags = libbcc.USDTArgConstant
+	ArgDerefOffset       ArgFlags = libbcc.USDTArgDerefOffset
+	ArgDerefIdent        ArgFlags = libbcc.USDTArgDerefIdent
+	ArgBaseRegisterName  ArgFlags = libbcc.USDTArgBaseRegisterName
+	ArgIndexRegisterName ArgFlags = libbcc.USDTArgIndexRegisterName
+	ArgScale             ArgFlags = libbcc.USDTArgScale
 )
 
-// USDTProbe is one probe of a binary or process (BCC's USDTProbe), with
+// Probe is one probe of a binary or process (BCC's Probe), with
 // every location and each location's arguments.
-type USDTProbe struct {
+type Probe struct {
 	Provider, Name string
 	// BinPath is the binary (or shared library) the probe is in.
 	BinPath string
@@ -42,38 +40,38 @@ type USDTProbe struct {
 	// the probe has none; SemaphoreOffset is its file offset.
 	Semaphore, SemaphoreOffset uint64
 	NumArguments               int
-	Locations                  []USDTLocation
+	Locations                  []Location
 }
 
 // String is BCC's str(probe): "provider:name [sema 0x...]".
-func (p USDTProbe) String() string {
+func (p Probe) String() string {
 	return fmt.Sprintf("%s:%s [sema 0x%x]", p.Provider, p.Name, p.Semaphore)
 }
 
 // ShortName is "provider:name" (BCC's short_name()).
-func (p USDTProbe) ShortName() string { return p.Provider + ":" + p.Name }
+func (p Probe) ShortName() string { return p.Provider + ":" + p.Name }
 
-// USDTLocation is one place a probe fires (BCC's USDTProbeLocation).
-type USDTLocation struct {
+// Location is one place a probe fires (BCC's ProbeLocation).
+type Location struct {
 	// Index is the location's number within its probe.
 	Index int
 	// Address is the location in the binary's layout.
 	Address   uint64
 	BinPath   string
-	Arguments []USDTArgument
+	Arguments []Argument
 }
 
 // String is BCC's str(location): "binary 0x...".
-func (l USDTLocation) String() string { return fmt.Sprintf("%s 0x%x", l.BinPath, l.Address) }
+func (l Location) String() string { return fmt.Sprintf("%s 0x%x", l.BinPath, l.Address) }
 
-// USDTArgument is where one probe argument lives at one location, as
+// Argument is where one probe argument lives at one location, as
 // libbcc parsed the assembler operand the compiler recorded (BCC's
-// USDTProbeArgument). Valid says which of the other fields are set.
-type USDTArgument struct {
+// ProbeArgument). Valid says which of the other fields are set.
+type Argument struct {
 	Signed bool
 	// Size is the argument's size in bytes.
 	Size          int
-	Valid         USDTArgFlags
+	Valid         ArgFlags
 	Constant      int64
 	DerefOffset   int
 	DerefIdent    string
@@ -84,7 +82,7 @@ type USDTArgument struct {
 
 // String is BCC's str(argument), as tplist -v prints it: "8 signed  bytes
 // @ *(rbp - 16)", "4 unsigned bytes @ 42", ...
-func (a USDTArgument) String() string {
+func (a Argument) String() string {
 	sign := "unsigned"
 	if a.Signed {
 		sign = "signed  "
@@ -92,10 +90,10 @@ func (a USDTArgument) String() string {
 	return fmt.Sprintf("%d %s bytes @ %s", a.Size, sign, a.format())
 }
 
-// format mirrors BCC's USDTProbeArgument._format (itself a mirror of
+// format mirrors BCC's ProbeArgument._format (itself a mirror of
 // libbcc's usdt_args.cc).
-func (a USDTArgument) format() string {
-	has := func(f USDTArgFlags) bool { return a.Valid&f != 0 }
+func (a Argument) format() string {
+	has := func(f ArgFlags) bool { return a.Valid&f != 0 }
 	signOf := func(n int) (string, int) {
 		if n >= 0 {
 			return "+", n
@@ -103,52 +101,45 @@ func (a USDTArgument) format() string {
 		return "-", -n
 	}
 	switch {
-	case has(USDTArgConstant):
+	case has(ArgConstant):
 		return fmt.Sprintf("%d", a.Constant)
-	case !has(USDTArgDerefOffset):
+	case !has(ArgDerefOffset):
 		return a.BaseRegister
-	case !has(USDTArgDerefIdent):
+	case !has(ArgDerefIdent):
 		index := ""
-		if has(USDTArgIndexRegisterName) {
+		if has(ArgIndexRegisterName) {
 			index = " + " + a.IndexRegister
-			if has(USDTArgScale) {
+			if has(ArgScale) {
 				index += fmt.Sprintf(" * %d", a.Scale)
 			}
 		}
 		s, n := signOf(a.DerefOffset)
 		return fmt.Sprintf("*(%s %s %d%s)", a.BaseRegister, s, n, index)
-	case has(USDTArgBaseRegisterName) && a.BaseRegister == "ip":
+	case has(ArgBaseRegisterName) && a.BaseRegister == "ip":
 		s, n := signOf(a.DerefOffset)
 		return fmt.Sprintf("*(&%s %s %d)", a.DerefIdent, s, n)
 	}
 	return fmt.Sprintf("unrecognized argument format, flags %d", a.Valid)
 }
 
-// USDTActiveProbe is one uprobe an enabled probe needs (an element of
-// BCC's enumerate_active_probes()): New attaches FnName at Addr in
+// ActiveProbe is one uprobe an enabled probe needs (an element of
+// BCC's enumerate_active_probes()): bcc.New attaches FnName at Addr in
 // BinPath for process PID (-1: every process).
-type USDTActiveProbe struct {
+type ActiveProbe struct {
 	BinPath, FnName string
 	Addr            uint64
 	PID             int
 }
 
 // openContext opens libbcc's USDT context for u. The caller closes it.
-func (u *USDT) openContext() (*libbcc.USDTContext, error) {
-	if u.pid <= 0 && u.path == "" {
-		return nil, fmt.Errorf("%w: either a pid or a binary path must be specified", ErrUSDT)
+func (u *Context) openContext() (*libbcc.USDTContext, error) {
+	path, err := u.binary()
+	if err != nil {
+		return nil, err
 	}
 	lib, err := libbcc.Open()
 	if err != nil {
 		return nil, err
-	}
-	path := u.path
-	if path != "" {
-		p, err := usym.FindBinary(path, u.pid)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
-		}
-		path = p
 	}
 	var c *libbcc.USDTContext
 	if u.pid > 0 {
@@ -163,7 +154,7 @@ func (u *USDT) openContext() (*libbcc.USDTContext, error) {
 }
 
 // enableAll enables the probes EnableProbe recorded in c.
-func (u *USDT) enableAll(c *libbcc.USDTContext) error {
+func (u *Context) enableAll(c *libbcc.USDTContext) error {
 	for _, p := range u.probes {
 		if err := c.EnableProbe(p.Provider, p.Name, p.FnName); err != nil {
 			return fmt.Errorf("%w: %w", ErrUSDT, err)
@@ -176,7 +167,7 @@ func (u *USDT) enableAll(c *libbcc.USDTContext) error {
 // locations and arguments (BCC's enumerate_probes, plus get_location and
 // get_argument for each). Probes in a process's shared libraries are
 // included for a process context.
-func (u *USDT) Probes() ([]USDTProbe, error) {
+func (u *Context) Probes() ([]Probe, error) {
 	c, err := u.openContext()
 	if err != nil {
 		return nil, err
@@ -193,9 +184,9 @@ func (u *USDT) Probes() ([]USDTProbe, error) {
 	if len(nargs) != len(raw) {
 		return nil, fmt.Errorf("%w: libbcc listed %d probes, then %d", ErrUSDT, len(raw), len(nargs))
 	}
-	out := make([]USDTProbe, 0, len(raw))
+	out := make([]Probe, 0, len(raw))
 	for i, r := range raw {
-		p := USDTProbe{
+		p := Probe{
 			Provider: r.Provider, Name: r.Name, BinPath: r.BinPath,
 			Semaphore: r.Semaphore, SemaphoreOffset: r.SemaphoreOffset, NumArguments: nargs[i],
 		}
@@ -204,15 +195,15 @@ func (u *USDT) Probes() ([]USDTProbe, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
 			}
-			l := USDTLocation{Index: li, Address: loc.Address, BinPath: loc.BinPath}
+			l := Location{Index: li, Address: loc.Address, BinPath: loc.BinPath}
 			for ai := 0; ai < p.NumArguments; ai++ {
 				a, err := c.Argument(r.Provider, r.Name, li, ai)
 				if err != nil {
 					return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
 				}
 				size := a.Size
-				l.Arguments = append(l.Arguments, USDTArgument{
-					Signed: size < 0, Size: max(size, -size), Valid: USDTArgFlags(a.Valid),
+				l.Arguments = append(l.Arguments, Argument{
+					Signed: size < 0, Size: max(size, -size), Valid: ArgFlags(a.Valid),
 					Constant: a.Constant, DerefOffset: a.DerefOffset, DerefIdent: a.DerefIdent,
 					BaseRegister: a.BaseRegisterName, IndexRegister: a.IndexRegisterName, Scale: a.Scale,
 				})
@@ -225,8 +216,8 @@ func (u *USDT) Probes() ([]USDTProbe, error) {
 }
 
 // ActiveProbes lists the uprobes the probes enabled with EnableProbe need
-// (BCC's enumerate_active_probes): what New attaches.
-func (u *USDT) ActiveProbes() ([]USDTActiveProbe, error) {
+// (BCC's enumerate_active_probes): what bcc.New attaches.
+func (u *Context) ActiveProbes() ([]ActiveProbe, error) {
 	c, err := u.openContext()
 	if err != nil {
 		return nil, err
@@ -239,17 +230,17 @@ func (u *USDT) ActiveProbes() ([]USDTActiveProbe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUSDT, err)
 	}
-	out := make([]USDTActiveProbe, len(ups))
+	out := make([]ActiveProbe, len(ups))
 	for i, p := range ups {
-		out[i] = USDTActiveProbe{BinPath: p.BinPath, FnName: p.FnName, Addr: p.Addr, PID: p.PID}
+		out[i] = ActiveProbe{BinPath: p.BinPath, FnName: p.FnName, Addr: p.Addr, PID: p.PID}
 	}
 	return out, nil
 }
 
 // Text returns the C code that defines bpf_usdt_readarg for the probes
-// enabled with EnableProbe (BCC's get_text): what New prepends to the
+// enabled with EnableProbe (BCC's get_text): what bcc.New prepends to the
 // program. Tools print it with their -v/--ebpf options.
-func (u *USDT) Text() (string, error) {
+func (u *Context) Text() (string, error) {
 	c, err := u.openContext()
 	if err != nil {
 		return "", err
@@ -269,11 +260,11 @@ func (u *USDT) Text() (string, error) {
 	return text, nil
 }
 
-// EnableProbeChecked is EnableProbe that checks now, not in New, that the
+// EnableProbeChecked is EnableProbe that checks now, not in bcc.New, that the
 // binary or process has the probe: BCC's enable_probe_or_bail, which
 // prints the message and exits; in Go the caller decides. The error wraps
 // ErrUSDT and carries BCC's explanation.
-func (u *USDT) EnableProbeChecked(probe, fnName string) error {
+func (u *Context) EnableProbeChecked(probe, fnName string) error {
 	if err := u.EnableProbe(probe, fnName); err != nil {
 		return err
 	}
@@ -298,11 +289,8 @@ func (u *USDT) EnableProbeChecked(probe, fnName string) error {
 // get_probe_arg_ctype). Tools declare the variable bpf_usdt_readarg
 // fills with it. An unknown probe or argument is an error wrapping
 // ErrUSDT (BCC returns "").
-func (u *USDT) ProbeArgCType(probe string, index int) (string, error) {
-	provider, name, ok := strings.Cut(probe, ":")
-	if !ok {
-		provider, name = "", probe
-	}
+func (u *Context) ProbeArgCType(probe string, index int) (string, error) {
+	provider, name := splitProbe(probe)
 	c, err := u.openContext()
 	if err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package bcc
+package usdt
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ print("TEXT")
 print(u.get_text())
 `
 
-func describeUSDT(t *testing.T, u *USDT) string {
+func describeUSDT(t *testing.T, u *Context) string {
 	t.Helper()
 	probes, err := u.Probes()
 	if err != nil {
@@ -76,22 +76,22 @@ func describeUSDT(t *testing.T, u *USDT) string {
 	return b.String()
 }
 
-// TestUSDTIntrospectionMatchesBCC compares probes, locations, arguments,
+// TestIntrospectionMatchesBCC compares probes, locations, arguments,
 // argument C types, active probes and the generated argument code with
 // BCC Python's USDT object, for a binary and for a running process.
-func TestUSDTIntrospectionMatchesBCC(t *testing.T) {
+func TestIntrospectionMatchesBCC(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
-	bin := gcc(t, dir, "usdt_target", usdtTargetSrc)
+	bin := gcc(t, dir, "usdt_target")
 	// libbcc enables probes with semaphores only in a process context.
-	noSem := gcc(t, dir, "usdt_target_nosem", usdtTargetSrc, "-DNO_SEMAPHORES")
+	noSem := gcc(t, dir, "usdt_target_nosem", "-DNO_SEMAPHORES")
 	c := startChild(t, bin, "3")
 	c.run(t) // the process has started and mapped everything
 	for _, tc := range []struct {
 		name, bin string
-		u         *USDT
+		u         *Context
 		pid       int
-	}{{"path", noSem, USDTForPath(noSem), 0}, {"pid", bin, USDTForPID(c.cmd.Process.Pid), c.cmd.Process.Pid}} {
+	}{{"path", noSem, ForPath(noSem), 0}, {"pid", bin, ForPID(c.cmd.Process.Pid), c.cmd.Process.Pid}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := describeUSDT(t, tc.u)
 			out, err := exec.Command(usymtest.Python, "-c", bccUSDTDump, fmt.Sprint(tc.pid), tc.bin).CombinedOutput()
@@ -113,11 +113,11 @@ func TestUSDTIntrospectionMatchesBCC(t *testing.T) {
 	}
 }
 
-func TestUSDTEnableProbeChecked(t *testing.T) {
+func TestEnableProbeChecked(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
-	bin := gcc(t, dir, "usdt_target_nosem", usdtTargetSrc, "-DNO_SEMAPHORES")
-	u := USDTForPath(bin)
+	bin := gcc(t, dir, "usdt_target_nosem", "-DNO_SEMAPHORES")
+	u := ForPath(bin)
 	if err := u.EnableProbeChecked("gobcc:plain", "on_plain"); err != nil {
 		t.Fatalf("existing probe: %v", err)
 	}
@@ -131,7 +131,7 @@ func TestUSDTEnableProbeChecked(t *testing.T) {
 	if _, err := u.ProbeArgCType("gobcc:plain", 5); !errors.Is(err, ErrUSDT) {
 		t.Errorf("argument 5 of a 1-argument probe: want ErrUSDT, got %v", err)
 	}
-	if _, err := NewUSDT(0, "").Probes(); !errors.Is(err, ErrUSDT) {
+	if _, err := New(0, "").Probes(); !errors.Is(err, ErrUSDT) {
 		t.Errorf("context without pid or path: want ErrUSDT, got %v", err)
 	}
 }
