@@ -526,7 +526,7 @@ func (b *BPF) FreeBCCMemory() error {
 func (b *BPF) Close() error {
 	// Readers first, without b.mu: Close waits for their callbacks, which
 	// may use the object.
-	readersErr := b.events.closeAll()
+	readersErr := b.events.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

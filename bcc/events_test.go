@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	engine "github.com/gobcc/gobcc/internal/events"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
@@ -368,13 +369,9 @@ func TestPerfBufferRingAtCPUIndex(t *testing.T) {
 	}
 	events := mustTable(t, b, "events")
 	var cpus []int
-	p, err := b.events.poller(&b.events.perf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := events.openPerfBuffer(func(cpu int, data []byte) {
+	pb, err := b.events.OpenPerf(events.eventTarget(), engine.PerfConfig{CPUs: []int{1}, Sample: func(cpu int, data []byte) {
 		cpus = append(cpus, cpu, int(binary.NativeEndian.Uint32(data[4:8])))
-	}, PerfBufferOptions{}, p, false, []int{1})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -684,25 +681,6 @@ func TestEventOfSizeCheck(t *testing.T) {
 	v, err := db.Decode(rec)
 	if err != nil || v.Seq != 77 || !v.Ok {
 		t.Errorf("Decode = %+v, %v", v, err)
-	}
-}
-
-func TestEventFieldTypes(t *testing.T) {
-	typ, err := eventTypeFromFields([]string{"a#u8", "b#u64", "c#char[5]", "d#int [3]", "e#enum foo", "f#void *", "g#unsigned __int128", "h#pid_t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	offsets := []int{0, 8, 16, 24, 36, 40, 48, 64}
-	for i, f := range typ.Fields {
-		if f.Offset != offsets[i] {
-			t.Errorf("%s at %d, want %d", f.Name, f.Offset, offsets[i])
-		}
-	}
-	if typ.Size != 80 {
-		t.Errorf("size %d, want 80", typ.Size)
-	}
-	if _, err := eventTypeFromFields([]string{"s#struct foo"}); err == nil {
-		t.Error("nested struct accepted")
 	}
 }
 

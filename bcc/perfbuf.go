@@ -1,27 +1,22 @@
 package bcc
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
-	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/events"
 )
 
 // ErrPageCount means a perf buffer's PageCount is not a power of two.
-var ErrPageCount = errors.New("perf buffer page count must be a power of two")
+var ErrPageCount = events.ErrPageCount
 
 // ErrReaderOpen means the table already has an open reader (a perf buffer,
 // a ring buffer or an Events iteration): a perf or ring buffer map has one
 // consumer.
-var ErrReaderOpen = errors.New("table already has an open reader")
+var ErrReaderOpen = events.ErrReaderOpen
 
 // ErrNoBuffers means PerfBufferPoll or RingBufferPoll was called with no
 // buffer of that kind open.
-var ErrNoBuffers = errors.New("no buffers open")
+var ErrNoBuffers = events.ErrNoBuffers
 
 // ErrCorruptRing means a poll found a record header no kernel writes in a
 // perf ring or ring buffer (a size of zero or past the written data). The
@@ -84,21 +79,18 @@ type PerfBufferOptions struct {
 	NoSpin bool
 }
 
+// config is the engine's form of the options.
+func (o PerfBufferOptions) config() events.PerfConfig {
+	return events.PerfConfig{Pages: o.PageCount, WakeupEvents: o.WakeupEvents, FlushInterval: o.FlushInterval,
+		MaxBatchDelay: o.MaxBatchDelay, NoSpin: o.NoSpin, Lost: o.LostCallback}
+}
+
 // PerfBuffer reads a BPF_PERF_OUTPUT table: one ring per online CPU, each
 // stored in the table at its CPU's index. Records arrive through the
 // callback from BPF.PerfBufferPoll, PerfBufferConsume, or the buffer's own
 // Poll and Consume. The BPF object owns it: BPF.Close closes it, and the
 // caller may Close it earlier.
-type PerfBuffer struct {
-	table     *Table
-	reader    *events.PerfReader
-	poller    *events.Poller
-	ownPoller bool // a private poller (Events) that Close also closes
-	cpus      []int
-	setup     sync.Mutex // held while opening, so that Close waits
-	closeOnce sync.Once
-	closeErr  error
-}
+type PerfBuffer struct{ pb *events.PerfBuffer }
 
 // OpenPerfBuffer opens one ring per online CPU for a BPF_PERF_OUTPUT table
 // (BCC's table.open_perf_buffer). callback receives the CPU and the
@@ -115,103 +107,35 @@ type PerfBuffer struct {
 // opts, at most one (more wraps ErrTooManyOptions), tunes the buffer; the
 // zero value is the default.
 func (t *Table) OpenPerfBuffer(callback func(cpu int, data []byte), opts ...PerfBufferOptions) (*PerfBuffer, error) {
-	if callback == nil {
-		return nil, fmt.Errorf("table %s: OpenPerfBuffer: nil callback", t.name)
-	}
-	o, err := oneOptions(t, "OpenPerfBuffer", opts)
+	o, err := bufferOptions(t, "OpenPerfBuffer", callback == nil, events.Perf, opts)
 	if err != nil {
 		return nil, err
 	}
-	p, err := t.b.events.poller(&t.b.events.perf)
+	cfg := o.config()
+	cfg.Sample = callback
+	pb, err := t.b.events.OpenPerf(t.eventTarget(), cfg)
 	if err != nil {
-		return nil, err
+		return nil, pollErr(err)
 	}
-	online, err := bpfsys.OnlineCPUs()
-	if err != nil {
-		return nil, err
-	}
-	return t.openPerfBuffer(callback, o, p, false, online)
-}
-
-func (t *Table) openPerfBuffer(callback func(int, []byte), opts PerfBufferOptions, p *events.Poller, ownPoller bool, online []int) (*PerfBuffer, error) {
-	if t.mapType != MapPerfEventArray {
-		return nil, fmt.Errorf("table %s is a %s, not a perf_event_array (BPF_PERF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
-	}
-	if opts.PageCount == 0 {
-		opts.PageCount = 8
-	}
-	if opts.PageCount < 0 || opts.PageCount&(opts.PageCount-1) != 0 {
-		return nil, fmt.Errorf("table %s: PageCount %d: %w", t.name, opts.PageCount, ErrPageCount)
-	}
-	if opts.WakeupEvents < 0 {
-		return nil, fmt.Errorf("table %s: WakeupEvents %d is negative", t.name, opts.WakeupEvents)
-	}
-	for _, cpu := range online {
-		if cpu >= t.maxEntries {
-			return nil, fmt.Errorf("table %s: CPU %d is beyond its %d entries", t.name, cpu, t.maxEntries)
-		}
-	}
-	pb := &PerfBuffer{table: t, poller: p, ownPoller: ownPoller, cpus: online}
-	// Registered, the buffer can be closed by BPF.Close at any time:
-	// setup keeps that Close waiting until the buffer is complete.
-	pb.setup.Lock()
-	if err := t.b.events.register(t, pb); err != nil {
-		pb.setup.Unlock()
-		return nil, err
-	}
-	err := pb.open(opts, callback)
-	pb.setup.Unlock()
-	if err != nil {
-		pb.Close()
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
-	}
-	return pb, nil
-}
-
-// open opens the rings, stores them in the table and starts reading.
-func (pb *PerfBuffer) open(opts PerfBufferOptions, callback func(int, []byte)) error {
-	var err error
-	pb.reader, err = events.OpenPerfReader(events.PerfConfig{
-		CPUs: pb.cpus, Pages: opts.PageCount, WakeupEvents: opts.WakeupEvents,
-		FlushInterval: opts.FlushInterval, MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin,
-		Sample: callback, Lost: opts.LostCallback,
-	})
-	if err != nil {
-		return err
-	}
-	fd := pb.table.fdIfOpen()
-	if fd < 0 {
-		return ErrClosed
-	}
-	for _, ring := range pb.reader.Rings() {
-		// The key is the CPU number itself, not the ring's position in
-		// the list: bpf_perf_event_output(BPF_F_CURRENT_CPU) indexes the
-		// map with the CPU it runs on.
-		key := binary.NativeEndian.AppendUint32(nil, uint32(ring.CPU))
-		val := binary.NativeEndian.AppendUint32(nil, uint32(ring.FD))
-		if err := bpfsys.MapUpdate(fd, key, val, 0); err != nil {
-			return fmt.Errorf("store CPU %d's ring: %w", ring.CPU, err)
-		}
-	}
-	return pollErr(pb.reader.Start(pb.poller)) // ErrClosed if BPF.Close came first
+	return &PerfBuffer{pb}, nil
 }
 
 // CPUs lists the CPUs that have a ring, ascending.
-func (pb *PerfBuffer) CPUs() []int { return append([]int(nil), pb.cpus...) }
+func (pb *PerfBuffer) CPUs() []int { return pb.pb.CPUs() }
 
 // LostCount is the number of records the kernel dropped so far because a
 // ring was full, as reported in its PERF_RECORD_LOST records.
-func (pb *PerfBuffer) LostCount() uint64 { return pb.reader.LostCount() }
+func (pb *PerfBuffer) LostCount() uint64 { return pb.pb.LostCount() }
 
 // ReceivedCount is the number of records handed to the callback so far.
-func (pb *PerfBuffer) ReceivedCount() uint64 { return pb.reader.ReceivedCount() }
+func (pb *PerfBuffer) ReceivedCount() uint64 { return pb.pb.ReceivedCount() }
 
 // Poll waits up to timeout (negative: no limit) for records in this
 // buffer's rings and reads them; it returns how many it read. The
 // BPF-wide PerfBufferPoll is the usual way; Poll also reads the object's
 // other perf buffers, which share one wait.
 func (pb *PerfBuffer) Poll(timeout time.Duration) (int, error) {
-	n, err := pb.poller.Poll(timeout)
+	n, err := pb.pb.Poll(timeout)
 	return n, pollErr(err)
 }
 
@@ -219,40 +143,14 @@ func (pb *PerfBuffer) Poll(timeout time.Duration) (int, error) {
 // corrupt ring's error (wrapping ErrCorruptRing) is dropped here: poll to
 // see it.
 func (pb *PerfBuffer) Consume() int {
-	n, _ := pb.reader.Consume()
+	n, _ := pb.pb.Consume()
 	return n
 }
 
 // Close stops reading, removes the rings from the table and frees them.
 // It returns after any running callback has finished; it must not be
 // called from a callback. It is idempotent.
-func (pb *PerfBuffer) Close() error {
-	pb.closeOnce.Do(func() {
-		pb.setup.Lock()
-		defer pb.setup.Unlock()
-		var errs []error
-		if pb.reader != nil {
-			// The map holds a reference to each perf event: drop it so
-			// the ring is really freed and the program's output fails
-			// cleanly.
-			if fd := pb.table.fdIfOpen(); fd >= 0 {
-				for _, ring := range pb.reader.Rings() {
-					key := binary.NativeEndian.AppendUint32(nil, uint32(ring.CPU))
-					if err := bpfsys.MapDelete(fd, key); err != nil && !errors.Is(err, ErrKeyNotExist) {
-						errs = append(errs, fmt.Errorf("table %s: remove CPU %d's ring: %w", pb.table.name, ring.CPU, err))
-					}
-				}
-			}
-			errs = append(errs, pb.reader.Close())
-		}
-		if pb.ownPoller {
-			pb.poller.Close()
-		}
-		pb.table.b.events.unregister(pb.table, pb)
-		pb.closeErr = errors.Join(errs...)
-	})
-	return pb.closeErr
-}
+func (pb *PerfBuffer) Close() error { return pb.pb.Close() }
 
 // PerfBufferPoll waits up to timeout (negative: no limit) for records in
 // any of the object's perf buffers and hands them to their callbacks
@@ -260,12 +158,14 @@ func (pb *PerfBuffer) Close() error {
 // how many records it read; with no perf buffer open it returns
 // ErrNoBuffers at once.
 func (b *BPF) PerfBufferPoll(timeout time.Duration) (int, error) {
-	return b.events.pollKind(&b.events.perf, timeout, "perf")
+	n, err := b.events.Poll(events.Perf, timeout)
+	return n, pollErr(err)
 }
 
 // PerfBufferConsume reads every perf buffer whether or not the kernel
 // woke it (BCC's perf_buffer_consume): the way to collect the records
 // left below WakeupEvents.
 func (b *BPF) PerfBufferConsume() (int, error) {
-	return b.events.consumeKind(&b.events.perf, "perf")
+	n, err := b.events.Consume(events.Perf)
+	return n, pollErr(err)
 }

@@ -1,8 +1,6 @@
 package bcc
 
 import (
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/gobcc/gobcc/internal/events"
@@ -12,14 +10,7 @@ import (
 // all CPUs). Records arrive through the callback from BPF.RingBufferPoll,
 // RingBufferConsume, or the buffer's own Poll and Consume. The BPF object
 // owns it: BPF.Close closes it, and the caller may Close it earlier.
-type RingBuffer struct {
-	table     *Table
-	reader    *events.RingReader
-	poller    *events.Poller
-	ownPoller bool
-	setup     sync.Mutex // held while opening, so that Close waits
-	closeOnce sync.Once
-}
+type RingBuffer struct{ rb *events.RingBuffer }
 
 // RingBufferOptions tune a ring buffer's reader.
 type RingBufferOptions struct {
@@ -51,59 +42,25 @@ type RingBufferOptions struct {
 // opts, at most one (more wraps ErrTooManyOptions), tunes the reader; the
 // zero value is the default.
 func (t *Table) OpenRingBuffer(callback func(data []byte), opts ...RingBufferOptions) (*RingBuffer, error) {
-	if callback == nil {
-		return nil, fmt.Errorf("table %s: OpenRingBuffer: nil callback", t.name)
-	}
-	o, err := oneOptions(t, "OpenRingBuffer", opts)
+	o, err := bufferOptions(t, "OpenRingBuffer", callback == nil, events.Ring, opts)
 	if err != nil {
 		return nil, err
 	}
-	p, err := t.b.events.poller(&t.b.events.ring)
+	rb, err := t.b.events.OpenRing(t.eventTarget(), events.RingConfig{MaxBatchDelay: o.MaxBatchDelay, NoSpin: o.NoSpin, Record: callback})
 	if err != nil {
-		return nil, err
+		return nil, pollErr(err)
 	}
-	return t.openRingBuffer(callback, o, p, false)
-}
-
-func (t *Table) openRingBuffer(callback func([]byte), opts RingBufferOptions, p *events.Poller, ownPoller bool) (*RingBuffer, error) {
-	if t.mapType != MapRingbuf {
-		return nil, fmt.Errorf("table %s is a %s, not a ringbuf (BPF_RINGBUF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
-	}
-	fd := t.fdIfOpen()
-	if fd < 0 {
-		return nil, ErrClosed
-	}
-	rb := &RingBuffer{table: t, poller: p, ownPoller: ownPoller}
-	// Registered, the buffer can be closed by BPF.Close at any time:
-	// setup keeps that Close waiting until the buffer is complete.
-	rb.setup.Lock()
-	if err := t.b.events.register(t, rb); err != nil {
-		rb.setup.Unlock()
-		return nil, err
-	}
-	var err error
-	rb.reader, err = events.OpenRingReader(events.RingConfig{
-		MapFD: fd, Size: t.maxEntries, MaxBatchDelay: opts.MaxBatchDelay, NoSpin: opts.NoSpin, Record: callback,
-	})
-	if err == nil {
-		err = pollErr(rb.reader.Start(p)) // ErrClosed if BPF.Close came first
-	}
-	rb.setup.Unlock()
-	if err != nil {
-		rb.Close()
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
-	}
-	return rb, nil
+	return &RingBuffer{rb}, nil
 }
 
 // ReceivedCount is the number of records handed to the callback so far.
-func (rb *RingBuffer) ReceivedCount() uint64 { return rb.reader.ReceivedCount() }
+func (rb *RingBuffer) ReceivedCount() uint64 { return rb.rb.ReceivedCount() }
 
 // Poll waits up to timeout (negative: no limit) for records and reads
 // them, together with the object's other ring buffers, which share one
 // wait; it returns how many it read.
 func (rb *RingBuffer) Poll(timeout time.Duration) (int, error) {
-	n, err := rb.poller.Poll(timeout)
+	n, err := rb.rb.Poll(timeout)
 	return n, pollErr(err)
 }
 
@@ -111,27 +68,14 @@ func (rb *RingBuffer) Poll(timeout time.Duration) (int, error) {
 // corrupt ring's error (wrapping ErrCorruptRing) is dropped here: poll to
 // see it.
 func (rb *RingBuffer) Consume() int {
-	n, _ := rb.reader.Consume()
+	n, _ := rb.rb.Consume()
 	return n
 }
 
 // Close stops reading and unmaps the ring; the table stays usable. It
 // returns after any running callback has finished; it must not be called
 // from a callback. It is idempotent.
-func (rb *RingBuffer) Close() error {
-	rb.closeOnce.Do(func() {
-		rb.setup.Lock()
-		defer rb.setup.Unlock()
-		if rb.reader != nil {
-			rb.reader.Close()
-		}
-		if rb.ownPoller {
-			rb.poller.Close()
-		}
-		rb.table.b.events.unregister(rb.table, rb)
-	})
-	return nil
-}
+func (rb *RingBuffer) Close() error { return rb.rb.Close() }
 
 // RingBufferPoll waits up to timeout (negative: no limit) for records in
 // any of the object's ring buffers and hands them to their callbacks
@@ -139,11 +83,13 @@ func (rb *RingBuffer) Close() error {
 // how many records it read; with no ring buffer open it returns
 // ErrNoBuffers, as BCC raises "No ring buffers to poll".
 func (b *BPF) RingBufferPoll(timeout time.Duration) (int, error) {
-	return b.events.pollKind(&b.events.ring, timeout, "ring buffer")
+	n, err := b.events.Poll(events.Ring, timeout)
+	return n, pollErr(err)
 }
 
 // RingBufferConsume reads every ring buffer without waiting (BCC's
 // ring_buffer_consume).
 func (b *BPF) RingBufferConsume() (int, error) {
-	return b.events.consumeKind(&b.events.ring, "ring buffer")
+	n, err := b.events.Consume(events.Ring)
+	return n, pollErr(err)
 }
