@@ -2,7 +2,6 @@ package bcc
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/gobcc/gobcc/internal/kallsyms"
 )
@@ -97,26 +96,17 @@ func (k *KernelSymbols) KsymName(name string) (uint64, error) {
 
 // kernelSymbolsOnce loads kallsyms for a BPF object on first use and drops
 // it on Close: no cache outlives the object.
-type kernelSymbolsOnce struct {
-	mu  sync.Mutex
-	k   *KernelSymbols
-	err error
-}
+type kernelSymbolsOnce struct{ kallsyms.Lazy }
 
 func (o *kernelSymbolsOnce) get() (*KernelSymbols, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.k == nil && o.err == nil {
-		o.k, o.err = LoadKernelSymbols()
+	t, err := o.Get()
+	if err != nil {
+		return nil, err
 	}
-	return o.k, o.err
+	return &KernelSymbols{t: t}, nil
 }
 
-func (o *kernelSymbolsOnce) release() {
-	o.mu.Lock()
-	o.k, o.err = nil, nil
-	o.mu.Unlock()
-}
+func (o *kernelSymbolsOnce) release() { o.Release() }
 
 // Ksym names the kernel function containing addr (BCC's
 // b.ksym(addr, show_module, show_offset)): "[unknown]" when none does or

@@ -1,8 +1,6 @@
 package bcc
 
 import (
-	"fmt"
-	"path/filepath"
 	"sync"
 
 	"github.com/gobcc/gobcc/internal/usym"
@@ -42,22 +40,6 @@ func (o *userSymbolsOnce) release() {
 	o.mu.Unlock()
 }
 
-// formatSym renders a resolution as BCC Python's sym() does: "name",
-// "name+0xoff" with ShowOffset, " [module basename]" with ShowModule, and
-// "[unknown]" (never with an offset) when no symbol covers the address.
-func formatSym(name string, offset uint64, module string, o KsymOptions) string {
-	s := name
-	if s == "" {
-		s = "[unknown]"
-	} else if o.ShowOffset {
-		s += fmt.Sprintf("+0x%x", offset)
-	}
-	if o.ShowModule && module != "" {
-		s += " [" + filepath.Base(module) + "]"
-	}
-	return s
-}
-
 // Sym names the function containing addr in process pid (BCC's
 // b.sym(addr, pid, show_module, show_offset, demangle)): opts, zero or one
 // KsymOptions, select the output; a pid below zero means the kernel, as
@@ -76,17 +58,7 @@ func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOptions) string {
 		}
 		return k.Ksym(addr, opts...)
 	}
-	res := b.usyms.get().Resolve(pid, addr)
-	name := res.Name
-	if name != "" && !f.NoDemangle {
-		name = res.Demangled()
-	}
-	module := res.Module
-	if !res.Found() && res.Offset == 0 {
-		// libbcc reports no module for a module-relative offset of 0.
-		module = ""
-	}
-	return formatSym(name, res.Offset, module, f)
+	return b.usyms.get().Resolve(pid, addr).Format(usym.FormatOptions(f), true)
 }
 
 // UserSymbol is a resolved user-space address.
@@ -150,10 +122,5 @@ func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOptions) 
 		}
 		return "[unknown]"
 	}
-	res := b.usyms.get().ResolveBuildID(frame.BuildIDHex(), frame.Offset)
-	name := res.Name
-	if name != "" && !f.NoDemangle {
-		name = res.Demangled()
-	}
-	return formatSym(name, res.Offset, res.Module, f)
+	return b.usyms.get().ResolveBuildID(frame.BuildIDHex(), frame.Offset).Format(usym.FormatOptions(f), false)
 }
