@@ -541,7 +541,7 @@ func (b *BPF) Close() error {
 		}
 	}
 	b.attached = nil
-	b.trace.close()
+	b.trace.Close()
 	for _, f := range b.funcs {
 		unix.Close(f.FD)
 	}

@@ -2,9 +2,7 @@ package bcc
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/gobcc/gobcc/internal/tracefs"
@@ -104,39 +102,14 @@ func (t *TracePipe) ReadFields(ctx context.Context) (TraceEvent, error) {
 // reader open it.
 func (t *TracePipe) Close() error { return t.p.Close() }
 
-// tracePipeHolder opens trace_pipe on first use and closes it with the BPF
-// object.
-type tracePipeHolder struct {
-	mu   sync.Mutex
-	pipe *TracePipe
-}
-
-func (h *tracePipeHolder) get() (*TracePipe, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pipe == nil {
-		p, err := OpenTracePipe()
-		if err != nil {
-			return nil, err
-		}
-		h.pipe = p
-	}
-	return h.pipe, nil
-}
-
-func (h *tracePipeHolder) close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pipe != nil {
-		h.pipe.Close()
-		h.pipe = nil
-	}
-}
+// tracePipeHolder opens trace_pipe on first use and closes it with the
+// BPF object.
+type tracePipeHolder = tracefs.LazyPipe
 
 // TraceReadline returns the next trace_pipe line (BCC's trace_readline),
 // blocking until there is one or ctx is done.
 func (b *BPF) TraceReadline(ctx context.Context) (string, error) {
-	p, err := b.trace.get()
+	p, err := b.trace.Get()
 	if err != nil {
 		return "", err
 	}
@@ -147,37 +120,27 @@ func (b *BPF) TraceReadline(ctx context.Context) (string, error) {
 // Unlike BCC it returns "CPU:N [LOST n EVENTS]" lines too (Lost > 0), and a
 // line that does not parse comes back with Parsed false and Raw set.
 func (b *BPF) TraceFields(ctx context.Context) (TraceEvent, error) {
-	p, err := b.trace.get()
+	p, err := b.trace.Get()
 	if err != nil {
 		return TraceEvent{}, err
 	}
-	return p.ReadFields(ctx)
+	ev, err := p.ReadEvent(ctx)
+	return TraceEvent(ev), err
 }
 
 // TracePrint copies trace_pipe lines to w until ctx is done (BCC's
 // trace_print). With a non-nil format, each parsed line is printed by it
 // instead.
 func (b *BPF) TracePrint(ctx context.Context, w io.Writer, format func(TraceEvent) string) error {
-	p, err := b.trace.get()
+	p, err := b.trace.Get()
 	if err != nil {
 		return err
 	}
-	for {
-		ev, err := p.ReadFields(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		line := ev.Raw
-		if format != nil && ev.Parsed {
-			line = format(ev)
-		}
-		if _, err := fmt.Fprintln(w, line); err != nil {
-			return err
-		}
+	var f func(tracefs.Event) string
+	if format != nil {
+		f = func(ev tracefs.Event) string { return format(TraceEvent(ev)) }
 	}
+	return p.Print(ctx, w, f)
 }
 
 // SetTraceBufferSize sets the ftrace ring buffer that bpf_trace_printk
