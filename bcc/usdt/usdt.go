@@ -7,7 +7,7 @@
 //	if err := u.EnableProbe("gobcc:tick", "on_tick"); err != nil { ... }
 //	b, err := bcc.New(bcc.Options{Text: prog, USDTContexts: []*usdt.Context{u}})
 //
-// New has libbcc generate the code behind bpf_usdt_readarg in the compile
+// bcc.New has libbcc generate the code behind bpf_usdt_readarg in the compile
 // helper, prepends it to the program as BCC does, and attaches a uprobe at
 // each probe location.
 package usdt

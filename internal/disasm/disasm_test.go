@@ -44,7 +44,8 @@ func TestMatchesBCC(t *testing.T) {
 	prog = append(prog, insn(0x85, 0, 0, 0, 181)...) // a helper newer than BCC's list
 	prog = append(prog, insn(0x85, 0, 1, 0, -5)...)  // a BPF-to-BPF call
 	prog = append(prog, insn(0x18, 1, 1, 0, 7)...)   // a map reference
-	prog = append(prog, insn(0, 0, 0, 0, 0)...)
+	prog = append(prog, insn(0, 0, 0, 0, 0)...)      // its upper half
+	prog = append(prog, insn(0x95, 0, 0, 0, 0)...)   // BCC decodes the last instruction alone: a known one
 	got, err := Insns("f", prog)
 	if err != nil {
 		t.Fatal(err)
