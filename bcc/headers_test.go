@@ -115,33 +115,7 @@ func TestHeadersBTFTaskFields(t *testing.T) {
 	for _, w := range b.Warnings() {
 		t.Logf("warning: %s", w)
 	}
-	table, err := b.Table("seen")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen, err := TableOf[uint32, taskInfo](table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	unix.Getppid()
-	runtime.UnlockOSThread()
-	got, err := seen.Lookup(uint32(tid))
-	if err != nil {
-		t.Fatalf("no record for thread %d: %v", tid, err)
-	}
-	comm, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/comm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := taskInfo{Pid: uint32(tid), Tgid: uint32(os.Getpid()), ParentTgid: uint32(os.Getppid()), ArgStart: procArgStart(t)}
-	copy(want.Comm[:], bytes.TrimSpace(comm))
-	if got != want {
-		t.Errorf("read through the headers:\n got  pid %d tgid %d parent %d arg_start %#x comm %q\n want pid %d tgid %d parent %d arg_start %#x comm %q",
-			got.Pid, got.Tgid, got.ParentTgid, got.ArgStart, bytes.TrimRight(got.Comm[:], "\x00"),
-			want.Pid, want.Tgid, want.ParentTgid, want.ArgStart, bytes.TrimRight(want.Comm[:], "\x00"))
-	}
+	checkTaskFields(t, b)
 }
 
 // exitInfo is struct exit_info of exitProgram.
@@ -252,5 +226,38 @@ func TestHeadersInProcess(t *testing.T) {
 		if !o.Match() {
 			t.Errorf("%s.%s compiled at %d through the %s tree, BTF says %d", o.Struct, o.Member, o.Compiled, tree.Kind, o.BTF)
 		}
+	}
+}
+
+// checkTaskFields makes the thread call getppid and compares what
+// taskFieldsProgram, loaded as b, read with what the process knows.
+func checkTaskFields(t *testing.T, b *BPF) {
+	t.Helper()
+	table, err := b.Table("seen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, err := TableOf[uint32, taskInfo](table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	unix.Getppid()
+	runtime.UnlockOSThread()
+	got, err := seen.Lookup(uint32(tid))
+	if err != nil {
+		t.Fatalf("no record for thread %d: %v", tid, err)
+	}
+	comm, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := taskInfo{Pid: uint32(tid), Tgid: uint32(os.Getpid()), ParentTgid: uint32(os.Getppid()), ArgStart: procArgStart(t)}
+	copy(want.Comm[:], bytes.TrimSpace(comm))
+	if got != want {
+		t.Errorf("read through the headers:\n got  pid %d tgid %d parent %d arg_start %#x comm %q\n want pid %d tgid %d parent %d arg_start %#x comm %q",
+			got.Pid, got.Tgid, got.ParentTgid, got.ArgStart, bytes.TrimRight(got.Comm[:], "\x00"),
+			want.Pid, want.Tgid, want.ParentTgid, want.ArgStart, bytes.TrimRight(want.Comm[:], "\x00"))
 	}
 }

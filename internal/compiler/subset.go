@@ -11,6 +11,10 @@ import (
 	"github.com/gobcc/gobcc/internal/kheaders"
 )
 
+// NoSubsetsEnv, set to 1, makes every compile through a generated tree use
+// the whole tree (to compare, or to rule subsets out).
+const NoSubsetsEnv = "GOBCC_NO_TYPE_SUBSETS"
+
 // subsetFallbacks counts compiles that failed through a type subset and
 // passed through the whole header tree.
 var subsetFallbacks atomic.Int64
@@ -65,6 +69,9 @@ func compileWithSubset(ctx context.Context, req Request, compile func(Request) (
 // programSubset finds or writes the subset for req's program, or says why
 // there is none when the tree should have one.
 func programSubset(req Request) (kheaders.Subset, string) {
+	if os.Getenv(NoSubsetsEnv) == "1" {
+		return kheaders.Subset{}, ""
+	}
 	// USDT argument code, prepended in the helper, names no kernel types.
 	idents, includes := kheaders.ProgramIdents(req.Text, includeDirs(req.CFlags))
 	if !includes && !hasForcedInclude(req.CFlags) {
