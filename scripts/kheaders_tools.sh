@@ -48,10 +48,11 @@ for p in "${policies[@]}"; do
   echo "compile+load ok with $p headers: ${ok[$p]:-0}"
 done
 # A subset a compile failed with (and the whole tree passed) is marked.
+shopt -s nullglob
 subsets=("$GOBCC_CACHE_DIR"/headers/*/subsets/*/gobcc_program_types.h)
 fallbacks=$(ls "$GOBCC_CACHE_DIR"/headers/*/subsets/*/failed 2>/dev/null | wc -l)
 echo "subsets: ${#subsets[@]}, compiles that fell back to the whole tree: $fallbacks"
-if [ -e "${subsets[0]}" ]; then
+if [ ${#subsets[@]} -gt 0 ]; then
   stat -c %s "${subsets[@]}" | sort -n | awk '{s[NR]=$1} END {printf "subset size: median %d bytes, max %d bytes\n", s[int((NR+1)/2)], s[NR]}'
 fi
 echo "sources and logs: $out"
