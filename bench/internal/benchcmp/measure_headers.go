@@ -23,7 +23,7 @@ func init() {
 		Register(Measurement{
 			Name:   "new/large/" + v.key,
 			Group:  "compile",
-			Title:  "New of a 114-line program including <linux/sched.h>, warm header cache, " + v.title + ", vs BCC with installed headers",
+			Title:  "New of a 114-line program including `<linux/sched.h>`, warm header cache, " + v.title + ", vs BCC with installed headers",
 			Unit:   Seconds,
 			Gobcc:  measureNewHeaders,
 			Python: "compile_load.py",
