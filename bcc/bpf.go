@@ -232,6 +232,9 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	b.pendingCache = pending
 	b.cached = session.Result().LibPath == "" // only libbcc's compiles know their library
 	b.result = session.Result()
+	if w := b.result.SubsetWarning; w != "" {
+		b.warnings = append(b.warnings, w)
+	}
 	if out := strings.ReplaceAll(b.result.Output, srcmap.VirtualMain, file); out != "" {
 		io.WriteString(b.debugW, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/kheaders"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
@@ -31,20 +32,26 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
 }`,
 }
 
-// BenchmarkNewHeaders compares New (compile, load, attach) against the
-// installed headers and against the BTF tree with a warm cache; the
-// "btf-generate" case is the first generation of a tree into an empty
-// cache.
+// BenchmarkNewHeaders compares New (compile, load, attach; no compile
+// cache) against the installed headers and against the BTF tree with a
+// warm header cache, through the program's type subset ("btf") and through
+// the whole tree ("btf-whole", subsets off); the "btf-generate" case is
+// the first generation of a tree into an empty cache.
 func BenchmarkNewHeaders(b *testing.B) {
 	testutil.RequireRoot(b)
 	for _, prog := range []string{"seed", "sched"} {
-		for _, policy := range []string{HeadersInstalled, HeadersBTF} {
-			b.Run(prog+"/"+policy, func(b *testing.B) {
+		for _, variant := range []string{HeadersInstalled, HeadersBTF, "btf-whole"} {
+			b.Run(prog+"/"+variant, func(b *testing.B) {
+				policy := variant
+				if variant == "btf-whole" {
+					policy = HeadersBTF
+					b.Setenv(compiler.NoSubsetsEnv, "1")
+				}
 				if _, err := ResolveHeaders(policy); err != nil {
 					testutil.RequireKernel(b, "headers %s: %v", policy, err)
 				}
 				for b.Loop() {
-					bpf, err := New(Options{Text: headerBenchPrograms[prog], Headers: policy})
+					bpf, err := New(Options{Text: headerBenchPrograms[prog], Headers: policy, NoCache: true})
 					if err != nil {
 						b.Fatal(err)
 					}

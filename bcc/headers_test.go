@@ -5,14 +5,18 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/internal/cache"
+	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
@@ -115,33 +119,7 @@ func TestHeadersBTFTaskFields(t *testing.T) {
 	for _, w := range b.Warnings() {
 		t.Logf("warning: %s", w)
 	}
-	table, err := b.Table("seen")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen, err := TableOf[uint32, taskInfo](table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	unix.Getppid()
-	runtime.UnlockOSThread()
-	got, err := seen.Lookup(uint32(tid))
-	if err != nil {
-		t.Fatalf("no record for thread %d: %v", tid, err)
-	}
-	comm, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/comm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := taskInfo{Pid: uint32(tid), Tgid: uint32(os.Getpid()), ParentTgid: uint32(os.Getppid()), ArgStart: procArgStart(t)}
-	copy(want.Comm[:], bytes.TrimSpace(comm))
-	if got != want {
-		t.Errorf("read through the headers:\n got  pid %d tgid %d parent %d arg_start %#x comm %q\n want pid %d tgid %d parent %d arg_start %#x comm %q",
-			got.Pid, got.Tgid, got.ParentTgid, got.ArgStart, bytes.TrimRight(got.Comm[:], "\x00"),
-			want.Pid, want.Tgid, want.ParentTgid, want.ArgStart, bytes.TrimRight(want.Comm[:], "\x00"))
-	}
+	checkTaskFields(t, b)
 }
 
 // exitInfo is struct exit_info of exitProgram.
@@ -252,5 +230,164 @@ func TestHeadersInProcess(t *testing.T) {
 		if !o.Match() {
 			t.Errorf("%s.%s compiled at %d through the %s tree, BTF says %d", o.Struct, o.Member, o.Compiled, tree.Kind, o.BTF)
 		}
+	}
+}
+
+// checkTaskFields makes the thread call getppid and compares what
+// taskFieldsProgram, loaded as b, read with what the process knows.
+func checkTaskFields(t *testing.T, b *BPF) {
+	t.Helper()
+	table, err := b.Table("seen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, err := TableOf[uint32, taskInfo](table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	unix.Getppid()
+	runtime.UnlockOSThread()
+	got, err := seen.Lookup(uint32(tid))
+	if err != nil {
+		t.Fatalf("no record for thread %d: %v", tid, err)
+	}
+	comm, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := taskInfo{Pid: uint32(tid), Tgid: uint32(os.Getpid()), ParentTgid: uint32(os.Getppid()), ArgStart: procArgStart(t)}
+	copy(want.Comm[:], bytes.TrimSpace(comm))
+	if got != want {
+		t.Errorf("read through the headers:\n got  pid %d tgid %d parent %d arg_start %#x comm %q\n want pid %d tgid %d parent %d arg_start %#x comm %q",
+			got.Pid, got.Tgid, got.ParentTgid, got.ArgStart, bytes.TrimRight(got.Comm[:], "\x00"),
+			want.Pid, want.Tgid, want.ParentTgid, want.ArgStart, bytes.TrimRight(want.Comm[:], "\x00"))
+	}
+}
+
+// pastedTypeProgram names struct super_block only through token pasting,
+// which the subset's identifier scan cannot see: the compile through the
+// subset fails (sizeof of an incomplete type) and must pass through the
+// whole tree.
+const pastedTypeProgram = `
+#include <linux/fs.h>
+#define PASTE(a, b) a##b
+BPF_ARRAY(sizes, u64, 1);
+TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
+	int zero = 0;
+	u64 size = sizeof(struct PASTE(super_, block));
+	sizes.update(&zero, &size);
+	return 0;
+}
+`
+
+// TestHeadersSubset compiles through per-program type subsets of the BTF
+// tree: exact task_struct values through a subset, a type the scanner
+// cannot see through the fallback to the whole tree, and a corrupt or
+// missing type index through the whole tree with a warning.
+func TestHeadersSubset(t *testing.T) {
+	headersForTest(t)
+	t.Setenv(cache.EnvDir, t.TempDir())
+	tree, err := ResolveHeaders(HeadersBTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	text := strings.ReplaceAll(taskFieldsProgram, "WANT_TGID", strconv.Itoa(os.Getpid()))
+	b, err := New(Options{Text: text, Name: "task_fields.c", Headers: HeadersBTF, NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := b.result.TypeSubset
+	if sub == "" || b.result.SubsetFallback || len(b.Warnings()) != 0 {
+		t.Errorf("task fields: subset %q, fallback %v, warnings %q", sub, b.result.SubsetFallback, b.Warnings())
+	}
+	checkTaskFields(t, b)
+	b.Close()
+	for _, dir := range []string{filepath.Dir(sub), sub} {
+		fi, err := os.Lstat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if !fi.IsDir() || fi.Mode().Perm() != 0o700 || int(st.Uid) != os.Geteuid() {
+			t.Errorf("%s: mode %v, uid %d; want a directory of uid %d, mode 0700", dir, fi.Mode(), st.Uid, os.Geteuid())
+		}
+	}
+	header, err := os.ReadFile(filepath.Join(sub, "gobcc_program_types.h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"struct task_struct {", "struct mm_struct {"} {
+		if !bytes.Contains(header, []byte(want)) {
+			t.Errorf("the subset lacks %q", want)
+		}
+	}
+	if bytes.Contains(header, []byte("struct super_block {")) {
+		t.Error("the task program's subset defines struct super_block, which it cannot reach")
+	}
+
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb *btf.Struct
+	if err := spec.TypeByName("super_block", &sb); err != nil {
+		t.Fatal(err)
+	}
+	fallbacks := compiler.SubsetFallbacks()
+	for round := range 2 {
+		b, err := New(Options{Text: pastedTypeProgram, Name: "pasted.c", Headers: HeadersBTF, NoCache: true})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		// The first compile falls back and marks the subset; the second
+		// goes to the whole tree at once.
+		wantFallback := round == 0
+		if b.result.SubsetFallback != wantFallback || b.result.TypeSubset != "" {
+			t.Errorf("round %d: fallback %v, subset %q", round, b.result.SubsetFallback, b.result.TypeSubset)
+		}
+		warned := strings.Contains(strings.Join(b.Warnings(), "\n"), "whole header tree")
+		if warned != wantFallback {
+			t.Errorf("round %d: warnings %q", round, b.Warnings())
+		}
+		sizes, err := b.Table("sizes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		arr, err := TableOf[uint32, uint64](sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Getppid()
+		if got, err := arr.Lookup(0); err != nil || got != uint64(sb.Size) {
+			t.Errorf("round %d: sizeof(struct super_block) %d (%v), BTF says %d", round, got, err, sb.Size)
+		}
+		b.Close()
+	}
+	if got := compiler.SubsetFallbacks() - fallbacks; got != 1 {
+		t.Errorf("%d fallbacks counted, want 1", got)
+	}
+
+	index := filepath.Join(tree.Dir, "gobcc-types.idx")
+	for _, spoil := range []func() error{
+		func() error { return os.WriteFile(index, []byte("not a gob"), 0o600) },
+		func() error { return os.Remove(index) },
+	} {
+		if err := spoil(); err != nil {
+			t.Fatal(err)
+		}
+		// A program no subset was made for yet.
+		text := strings.ReplaceAll(taskFieldsProgram, "WANT_TGID", strconv.Itoa(os.Getpid())) + "\n// another program\n"
+		b, err := New(Options{Text: text, Name: "task_fields.c", Headers: HeadersBTF, NoCache: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.result.TypeSubset != "" || !strings.Contains(strings.Join(b.Warnings(), "\n"), "type index unusable") {
+			t.Errorf("bad index: subset %q, warnings %q", b.result.TypeSubset, b.Warnings())
+		}
+		checkTaskFields(t, b)
+		b.Close()
 	}
 }

@@ -85,6 +85,15 @@ type Result struct {
 	Output string `json:"output"`
 	// USDTUprobes are the uprobes the Request's USDT probes need.
 	USDTUprobes []USDTUprobe `json:"usdt_uprobes,omitempty"`
+	// TypeSubset is the directory of the kernel type subset the program
+	// was compiled through ("" for the whole header tree).
+	TypeSubset string `json:"type_subset,omitempty"`
+	// SubsetFallback is true when the compile failed through the type
+	// subset and passed through the whole tree.
+	SubsetFallback bool `json:"subset_fallback,omitempty"`
+	// SubsetWarning says why a generated tree was used whole (a fallback,
+	// an unusable type index), for BPF.Warnings.
+	SubsetWarning string `json:"subset_warning,omitempty"`
 }
 
 // LoadRequest asks for one function to be loaded through the verifier.
@@ -143,9 +152,9 @@ func Compile(ctx context.Context, req Request, isolate bool) (Session, error) {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	if isolate {
-		return compileInHelper(ctx, req)
+		return compileWithSubset(ctx, req, func(r Request) (Session, error) { return compileInHelper(ctx, r) })
 	}
-	s, err := compileInProcess(req)
+	s, err := compileWithSubset(ctx, req, compileInProcess)
 	if err == nil && ctx.Err() != nil {
 		closeTables(s.Result().Tables)
 		s.Close()

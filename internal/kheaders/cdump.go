@@ -61,6 +61,9 @@ type dumper struct {
 	pads   int
 	// pointee is set while decl renders the target of a pointer.
 	pointee bool
+	// rec, when set, records each definition of vmlinux.h with what it
+	// needs, for the type index (subset.go).
+	rec *indexRecorder
 }
 
 // copySuffix names this header's copy of a struct libbcc defines: libbcc's
@@ -274,15 +277,24 @@ func keyword(t btf.Type) string {
 
 func (d *dumper) writeEnum(e *btf.Enum) {
 	d.enumEmitted[e] = true
+	var b strings.Builder
 	if e.Name != "" {
-		fmt.Fprintf(d.w, "enum %s {\n", d.tagName[e])
+		fmt.Fprintf(&b, "enum %s {\n", d.tagName[e])
 	} else {
-		d.w.WriteString("enum {\n")
+		b.WriteString("enum {\n")
 	}
 	for i, v := range e.Values {
-		fmt.Fprintf(d.w, "\t%s = %s,\n", d.enumerators[e][i], enumValue(e, v.Value))
+		fmt.Fprintf(&b, "\t%s = %s,\n", d.enumerators[e][i], enumValue(e, v.Value))
 	}
-	d.w.WriteString("};\n\n")
+	b.WriteString("};\n\n")
+	d.w.WriteString(b.String())
+	if d.rec != nil {
+		names := append([]string(nil), d.enumerators[e]...)
+		if e.Name != "" {
+			names = append(names, d.tagName[e])
+		}
+		d.rec.add(e, b.String(), names, true)
+	}
 }
 
 func enumValue(e *btf.Enum, v uint64) string {
@@ -373,12 +385,31 @@ func (d *dumper) define(t btf.Type) {
 		} else {
 			d.require(t.Type, false)
 		}
-		fmt.Fprintf(d.w, "typedef %s;\n\n", d.decl(t.Type, d.ordName[t], 0))
+		d.rec.begin()
+		text := fmt.Sprintf("typedef %s;\n\n", d.decl(t.Type, d.ordName[t], 0))
+		d.w.WriteString(text)
+		if d.rec != nil {
+			if tgt := derefTarget(t.Type); tgt != nil {
+				// A typedef of a pointer is dereferenced as such: what it
+				// points to must be complete.
+				d.rec.cur.needs = append(d.rec.cur.needs, tgt)
+			}
+			d.rec.add(t, text, []string{d.ordName[t]}, false)
+		}
 	case *btf.Struct, *btf.Union:
 		for _, m := range members(t) {
 			d.require(m.Type, true)
 		}
-		fmt.Fprintf(d.w, "%s;\n\n", d.body(t, 0))
+		d.rec.begin()
+		text := fmt.Sprintf("%s;\n\n", d.body(t, 0))
+		d.w.WriteString(text)
+		if d.rec != nil {
+			name := d.tagName[t]
+			if d.compositeExcluded(t) {
+				name += copySuffix
+			}
+			d.rec.add(t, text, []string{name}, false)
+		}
 	}
 	d.state[t] = 2
 }
@@ -481,16 +512,20 @@ func (d *dumper) decl(t btf.Type, inner string, lvl int) string {
 		if d.typedefExcluded(t) {
 			return join(t.Name)
 		}
+		d.rec.need(t)
 		return join(d.ordName[t])
 	case *btf.Enum:
 		if t.Size == 4 && t.Name != "" && d.enumEmitted[t] {
+			d.rec.need(t)
 			return join("enum " + d.tagName[t])
 		}
 		return join(intType(t.Size, t.Signed))
 	case *btf.Fwd:
+		d.rec.named(t, keyword(t)+" "+d.tagName[t], pointee)
 		return join(keyword(t) + " " + d.tagName[t])
 	case *btf.Struct, *btf.Union:
 		if t.TypeName() != "" {
+			d.rec.named(t, keyword(t)+" "+d.tagName[t], pointee)
 			if !pointee && d.compositeExcluded(t) {
 				return join(keyword(t) + " " + d.tagName[t] + copySuffix)
 			}
@@ -559,6 +594,11 @@ func (d *dumper) body(t btf.Type, lvl int) string {
 			mo = 0
 		} else if mo > off {
 			d.pad(&b, ind, off, mo)
+		}
+		if d.rec != nil && m.Name != "" {
+			if tgt := derefTarget(m.Type); tgt != nil {
+				d.rec.cur.ptrs = append(d.rec.cur.ptrs, recordedPtr{m.Name, tgt})
+			}
 		}
 		b.WriteString(ind)
 		b.WriteString(d.decl(m.Type, m.Name, lvl+1))

@@ -91,7 +91,7 @@ var (
 
 // formatVersion changes whenever the generated tree changes for the same
 // input, so that caches of older gobcc versions are not used.
-const formatVersion = "gobcc-kheaders-12"
+const formatVersion = "gobcc-kheaders-13"
 
 // Config says where Resolve reads from and writes to. The zero value reads
 // the running kernel and uses the default cache.

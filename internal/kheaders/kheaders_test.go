@@ -170,6 +170,24 @@ func TestGenerateCache(t *testing.T) {
 	if bytes.Contains(vm, []byte("long: 64;")) {
 		t.Error("vmlinux.h pads with long: 64")
 	}
+	kernelH, err := os.ReadFile(filepath.Join(first.Dir, "include/gobcc/kernel.h"))
+	if err != nil || !bytes.Contains(kernelH, []byte("__has_include(<"+SubsetHeader+">)")) {
+		t.Errorf("kernel.h does not switch to a type subset: %v\n%s", err, kernelH)
+	}
+	idx, err := readIndex(first.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := ProgramIdents("struct task_struct *t; t->mm->arg_start; t->flags & PF_EXITING", nil)
+	sub, _, macros := idx.closure(ids)
+	for _, want := range []string{"struct task_struct {", "struct mm_struct {", "#define PF_EXITING "} {
+		if !bytes.Contains(sub, []byte(want)) {
+			t.Errorf("the subset of task->mm->arg_start lacks %q", want)
+		}
+	}
+	if len(sub) > len(vm)/10 || macros != 1 {
+		t.Errorf("the subset of task->mm->arg_start has %d bytes (vmlinux.h %d) and %d macros", len(sub), len(vm), macros)
+	}
 	for _, p := range []string{"include/linux/sched.h", "include/net/sock.h", "arch/x86/include/asm/ptrace.h", "include/linux/kconfig.h", "include/generated/uapi/linux/version.h"} {
 		if _, err := os.Stat(filepath.Join(first.Dir, p)); err != nil {
 			t.Errorf("tree lacks %s: %v", p, err)
