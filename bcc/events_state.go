@@ -146,5 +146,5 @@ func (s *eventState) closeAll() error {
 func (t *Table) fdIfOpen() int {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
-	return t.fd
+	return t.m.FD()
 }

@@ -95,14 +95,14 @@ func (t *Table) Histogram(scale HistScale, opts ...HistOptions) ([]HistSection, 
 
 // histSections groups the table's items into sections of slots slots.
 func (t *Table) histSections(slots int, scale HistScale, opts *HistOptions) ([]HistSection, error) {
-	if !t.leafType.IsInteger() {
-		return nil, fmt.Errorf("table %s: histogram counts must be integers, not %s: %w", t.name, t.leafType, ErrTypeMismatch)
+	if !t.m.Leaf().IsInteger() {
+		return nil, fmt.Errorf("table %s: histogram counts must be integers, not %s: %w", t.name, t.m.Leaf(), ErrTypeMismatch)
 	}
 	keyed := t.KeyType().Kind == KindStruct
-	if !keyed && !t.keyType.IsInteger() {
-		return nil, fmt.Errorf("table %s: a histogram needs an integer or struct key, not %s: %w", t.name, t.keyType, ErrTypeMismatch)
+	if !keyed && !t.m.Key().IsInteger() {
+		return nil, fmt.Errorf("table %s: a histogram needs an integer or struct key, not %s: %w", t.name, t.m.Key(), ErrTypeMismatch)
 	}
-	if keyed && (len(t.keyType.Fields) < 2 || !t.KeyType().Fields[1].Type.IsInteger()) {
+	if keyed && (len(t.m.Key().Fields) < 2 || !t.KeyType().Fields[1].Type.IsInteger()) {
 		return nil, fmt.Errorf("table %s: a histogram struct key needs a bucket and an integer slot member: %w", t.name, ErrTypeMismatch)
 	}
 	items, err := t.Items()
