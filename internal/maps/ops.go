@@ -436,3 +436,12 @@ func (m *Map) UpdateBatch(keys, values []any) error {
 	}
 	return nil
 }
+
+// Entries is ReadAll decoded.
+func (m *Map) Entries() ([]Entry, error) {
+	c, err := m.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	return DecodeAll(m, c, func(e Entry) Entry { return e })
+}
