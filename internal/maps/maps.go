@@ -292,12 +292,22 @@ type Chunk struct {
 }
 
 // DecodeAll decodes every entry of c into what conv makes of it (package
-// bcc's Item), in one allocation; the results own c's buffers.
+// bcc's Item), in one allocation; the results own c's buffers. It is the
+// hot loop of Items: the per-CPU test is hoisted out of it.
 func DecodeAll[I any](m *Map, c Chunk, conv func(Entry) I) ([]I, error) {
-	stride := m.ValueStride()
+	stride, perCPU := m.ValueStride(), m.typ.PerCPU()
 	out := make([]I, c.N)
 	for i := range out {
-		e, err := m.Decode(c.Keys[i*m.keySize:(i+1)*m.keySize], c.Values[i*stride:(i+1)*stride])
+		var e Entry
+		var err error
+		if e.Key, err = m.key.Decode(c.Keys[i*m.keySize : (i+1)*m.keySize]); err == nil {
+			v := c.Values[i*stride : (i+1)*stride]
+			if perCPU {
+				e.PerCPU, err = m.leaf.DecodePerCPU(v, m.ncpu)
+			} else {
+				e.Value, err = m.leaf.Decode(v)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", m.name, err)
 		}
