@@ -9,6 +9,7 @@ import (
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/libbcc"
+	"github.com/gobcc/gobcc/internal/maps"
 	"github.com/gobcc/gobcc/internal/srcmap"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -39,12 +40,12 @@ var (
 	// ErrKeyNotExist means a table has no entry for the key.
 	ErrKeyNotExist = bpfsys.ErrKeyNotExist
 	// ErrTypeMismatch means Go and C types or sizes disagree.
-	ErrTypeMismatch = errors.New("type mismatch")
+	ErrTypeMismatch = maps.ErrTypeMismatch
 	// ErrWrongTableType means the operation does not apply to the table's
 	// map type.
-	ErrWrongTableType = errors.New("operation not valid for this table type")
+	ErrWrongTableType = maps.ErrWrongTableType
 	// ErrClosed means the BPF object was closed.
-	ErrClosed = errors.New("BPF object closed")
+	ErrClosed = maps.ErrClosed
 	// ErrPermission means the process lacks the privileges BPF needs.
 	ErrPermission = errors.New("insufficient privileges for BPF (run as root or with CAP_BPF and CAP_PERFMON)")
 	// ErrNoSource means Options had neither Text nor SrcFile.

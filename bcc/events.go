@@ -87,7 +87,7 @@ func (t *Table) eventTarget() events.Target {
 	return events.Target{Key: t, Name: t.name, MaxEntries: t.maxEntries, MapFD: func() int {
 		t.b.mu.Lock() // the descriptor, or -1 once the object closed it
 		defer t.b.mu.Unlock()
-		return t.fd
+		return t.m.FD()
 	}}
 }
 

@@ -1,12 +1,11 @@
 package bcc
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"math/big"
 	"time"
 
+	"github.com/gobcc/gobcc/internal/ctype"
 	"github.com/gobcc/gobcc/internal/hist"
 )
 
@@ -70,9 +69,6 @@ type HistSection struct {
 	// Slots are slots 0 to the last one with a positive count (none when
 	// the histogram is empty).
 	Slots []HistSlot
-
-	keyed  bool       // the table has a struct key: Bucket is set, even to nil
-	counts []*big.Int // every slot, for printing
 }
 
 // Histogram reads the table as BCC's print_*_hist functions do and returns
@@ -86,103 +82,55 @@ func (t *Table) Histogram(scale HistScale, opts ...HistOptions) ([]HistSection, 
 	if err != nil {
 		return nil, err
 	}
-	slots := hist.Log2Slots
-	if scale == LinearScale {
-		slots = hist.LinearSlots
-	}
-	return t.histSections(slots, scale, &o)
-}
-
-// histSections groups the table's items into sections of slots slots.
-func (t *Table) histSections(slots int, scale HistScale, opts *HistOptions) ([]HistSection, error) {
-	if !t.leafType.IsInteger() {
-		return nil, fmt.Errorf("table %s: histogram counts must be integers, not %s: %w", t.name, t.leafType, ErrTypeMismatch)
-	}
-	keyed := t.KeyType().Kind == KindStruct
-	if !keyed && !t.keyType.IsInteger() {
-		return nil, fmt.Errorf("table %s: a histogram needs an integer or struct key, not %s: %w", t.name, t.keyType, ErrTypeMismatch)
-	}
-	if keyed && (len(t.keyType.Fields) < 2 || !t.KeyType().Fields[1].Type.IsInteger()) {
-		return nil, fmt.Errorf("table %s: a histogram struct key needs a bucket and an integer slot member: %w", t.name, ErrTypeMismatch)
-	}
-	items, err := t.Items()
+	grouped, _, err := t.histSections(scale, &o)
 	if err != nil {
 		return nil, err
 	}
-	points := make([]hist.Point, len(items))
-	for i, it := range items {
-		points[i] = hist.Point{Slot: it.Key.Big(), Count: count(it)}
-		if keyed {
-			points[i].Bucket, points[i].Slot = bucketOf(it.Key.FieldAt(0)), it.Key.FieldAt(1).Big()
-			if opts.BucketFn != nil {
-				points[i].Bucket = opts.BucketFn(points[i].Bucket)
-			}
-		}
-	}
-	var sortFn func([]any) []any
-	if keyed {
-		sortFn = opts.BucketSortFn
-	}
-	grouped, err := hist.Group(points, slots, keyed, sortFn, ErrKeyNotExist)
-	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", t.name, err)
-	}
 	out := make([]HistSection, len(grouped))
 	for i, g := range grouped {
-		s := HistSection{Bucket: g.Bucket, keyed: keyed, counts: g.Counts}
-		if keyed {
-			s.Title = opts.sectionTitle(g.Bucket)
+		out[i] = HistSection{Bucket: g.Bucket, Title: g.Title}
+		for _, slot := range g.Slots(scale == Log2Scale) {
+			out[i].Slots = append(out[i].Slots, HistSlot(slot))
 		}
-		for slot := range hist.LastSlot(g.Counts) + 1 {
-			low, high := uint64(slot), uint64(slot)
-			if scale == Log2Scale {
-				low, high = hist.Log2Bounds(slot)
-			}
-			s.Slots = append(s.Slots, HistSlot{Low: low, High: high, Count: g.Counts[slot]})
-		}
-		out[i] = s
 	}
 	return out, nil
 }
 
-// count is an item's integer value, summed over CPUs for per-CPU tables.
-func count(it Item) *big.Int {
-	if it.PerCPU == nil {
-		return it.Value.Big()
+// histSections reads the table's histograms with their titles.
+func (t *Table) histSections(scale HistScale, o *HistOptions) ([]hist.Section, bool, error) {
+	slots := hist.Log2Slots
+	if scale == LinearScale {
+		slots = hist.LinearSlots
 	}
-	v := new(big.Int)
-	for _, c := range it.PerCPU {
-		v.Add(v, c.Big())
-	}
-	return v
-}
-
-// bucketOf gives a bucket member the Go form Python would give it.
-func bucketOf(v Value) any {
-	switch {
-	case v.Kind() == KindCharArray:
-		return []byte(v.Str())
-	case v.Type().IsInteger() && v.Type().Size <= 8:
-		if v.Type().IsSigned() {
-			return v.Int64()
+	sections, keyed, err := hist.FromTable(t.name, t.m.Key(), t.m.Leaf(), t.m.Entries, slots,
+		hist.TableOptions{BucketFn: o.BucketFn, BucketSortFn: o.BucketSortFn}, func(v ctype.Value) any { return Value{v} })
+	for i := range sections {
+		switch {
+		case keyed && o.SectionPrintFn != nil:
+			sections[i].Title = o.SectionPrintFn(sections[i].Bucket)
+		case keyed:
+			sections[i].Title = hist.PyRepr(sections[i].Bucket)
 		}
-		return v.Uint64()
 	}
-	return v
+	return sections, keyed, err
 }
 
-func (o *HistOptions) header() string {
-	if o.SectionHeader == "" {
-		return "Bucket ptr"
+// printHist prints the table's histograms through hist.Print.
+func (t *Table) printHist(w io.Writer, valType string, opts []HistOptions, scale HistScale, json bool) error {
+	o, err := oneOption(opts)
+	if err != nil {
+		return err
 	}
-	return o.SectionHeader
-}
-
-func (o *HistOptions) sectionTitle(bucket any) string {
-	if o.SectionPrintFn != nil {
-		return o.SectionPrintFn(bucket)
+	sections, keyed, err := t.histSections(scale, &o)
+	if err != nil {
+		return err
 	}
-	return hist.PyRepr(bucket)
+	header := o.SectionHeader
+	if header == "" {
+		header = "Bucket ptr"
+	}
+	return hist.Print(w, sections, hist.PrintOptions{Keyed: keyed, Header: header, ValType: valType,
+		Strip: o.StripLeadingZero, Linear: scale == LinearScale, JSON: json, Now: time.Now(), Titled: o.SectionPrintFn != nil})
 }
 
 // PrintLog2Hist prints the table as log2 histograms, byte for byte as BCC
@@ -194,36 +142,14 @@ func (o *HistOptions) sectionTitle(bucket any) string {
 // "\n<SectionHeader> = <bucket>" heading (see Histogram). Per-CPU counts
 // are summed (BCC cannot print per-CPU tables).
 func (t *Table) PrintLog2Hist(w io.Writer, valType string, opts ...HistOptions) error {
-	return t.printHist(w, valType, opts, Log2Scale, hist.PrintLog2)
+	return t.printHist(w, valType, opts, Log2Scale, false)
 }
 
 // PrintLinearHist prints the table as linear histograms, one line per
 // slot, as BCC Python's print_linear_hist does; see PrintLog2Hist for the
 // key forms and options. Slots go up to 1024 (BCC stops struct keys at 64).
 func (t *Table) PrintLinearHist(w io.Writer, valType string, opts ...HistOptions) error {
-	return t.printHist(w, valType, opts, LinearScale, hist.PrintLinear)
-}
-
-func (t *Table) printHist(w io.Writer, valType string, opts []HistOptions, scale HistScale, print func(io.Writer, []*big.Int, string, bool)) error {
-	o, err := oneOption(opts)
-	if err != nil {
-		return err
-	}
-	sections, err := t.Histogram(scale, o)
-	if err != nil {
-		return err
-	}
-	if valType == "" {
-		valType = "value"
-	}
-	bw := bufio.NewWriter(w)
-	for _, s := range sections {
-		if s.keyed {
-			fmt.Fprintf(bw, "\n%s = %s\n", o.header(), s.Title)
-		}
-		print(bw, s.counts, valType, o.StripLeadingZero)
-	}
-	return bw.Flush()
+	return t.printHist(w, valType, opts, LinearScale, false)
 }
 
 // PrintJSONHist prints each log2 histogram of the table as one line of JSON
@@ -236,30 +162,5 @@ func (t *Table) printHist(w io.Writer, valType string, opts []HistOptions, scale
 // for that dict, separators included. StripLeadingZero does not apply, as
 // in BCC.
 func (t *Table) PrintJSONHist(w io.Writer, valType string, opts ...HistOptions) error {
-	o, err := oneOption(opts)
-	if err != nil {
-		return err
-	}
-	sections, err := t.Histogram(Log2Scale, o)
-	if err != nil {
-		return err
-	}
-	if valType == "" {
-		valType = "value"
-	}
-	bw := bufio.NewWriter(w)
-	ts := time.Now().Format("2006-01-02 15:04:05")
-	for _, s := range sections {
-		header, section := "", any(nil)
-		if s.keyed {
-			header, section = o.header(), s.Bucket
-			if o.SectionPrintFn != nil {
-				section = s.Title
-			} else if b, ok := s.Bucket.([]byte); ok {
-				section = string(b)
-			}
-		}
-		bw.WriteString(hist.JSONLine(ts, valType, s.counts, header, section))
-	}
-	return bw.Flush()
+	return t.printHist(w, valType, opts, Log2Scale, true)
 }

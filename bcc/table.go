@@ -1,17 +1,19 @@
 package bcc
 
 import (
-	"errors"
 	"fmt"
 	"iter"
 	"sort"
-	"sync"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/ctype"
+	"github.com/gobcc/gobcc/internal/maps"
 )
+
+// ErrBatchSize means a batch call got no entries, more entries than the
+// table holds, or key and value lists of different lengths (BCC raises
+// ValueError for the same cases).
+var ErrBatchSize = maps.ErrBatchSize
 
 // Item is one table entry. For per-CPU tables Value is invalid and PerCPU
 // holds one value per possible CPU.
@@ -22,32 +24,20 @@ type Item struct {
 }
 
 // Table is one of the program's maps (BCC's b["name"]). It is valid until
-// the BPF object is closed; its methods are safe for concurrent use.
-//
-// Locking: mu is read-held for the duration of every syscall on fd and
-// write-held by close, so Close waits for operations in flight instead of
-// closing the descriptor under them. The order is BPF.mu, then Table.mu
-// (Close holds BPF.mu when it closes tables; Update with a *Function takes
-// BPF.mu before Table.mu); no Table method takes BPF.mu while it holds
-// Table.mu, and none read-locks a table it already holds.
+// the BPF object is closed; its methods are safe for concurrent use, and
+// Close waits for the calls in flight (internal/maps). The lock order is
+// BPF.mu, then the map's: Update with a *Function holds BPF.mu around it.
 type Table struct {
 	b          *BPF
-	mu         sync.RWMutex
-	name       string
-	fd         int // -1 once closed; written under both BPF.mu and mu
+	m          *maps.Map
+	name       string // copies of m's, for the events API
 	mapType    MapType
 	maxEntries int
-	flags      int
-	keySize    int
-	leafSize   int
-	keyType    *ctype.Type
-	leafType   *ctype.Type
-	keyCType   *CType // public descriptions of keyType and leafType
+	fields     []string
+	keyCType   *CType // public descriptions of m's key and leaf types
 	leafCType  *CType
 	keyDesc    string
 	leafDesc   string
-	fields     []string
-	ncpu       int // possible CPUs, for per-CPU tables
 	event      eventTypeCache
 }
 
@@ -63,56 +53,21 @@ func (b *BPF) openTables() error {
 		}
 	}
 	for _, ct := range b.result.Tables {
-		t := &Table{
-			b: b, name: ct.Name, fd: ct.FD, mapType: MapType(ct.Type), maxEntries: ct.MaxEntries,
-			flags: ct.Flags, keySize: ct.KeySize, leafSize: ct.LeafSize, keyDesc: ct.KeyDesc,
-			leafDesc: ct.LeafDesc, fields: ct.Fields, ncpu: ncpu,
-		}
-		t.keyType = parseOrRaw(ct.KeyDesc, ct.KeySize)
-		t.leafType = parseOrRaw(ct.LeafDesc, ct.LeafSize)
+		m := maps.New(maps.Spec{Name: ct.Name, Type: maps.Type(ct.Type), FD: ct.FD, MaxEntries: ct.MaxEntries,
+			Flags: ct.Flags, KeySize: ct.KeySize, LeafSize: ct.LeafSize, KeyDesc: ct.KeyDesc,
+			LeafDesc: ct.LeafDesc, PossibleCPUs: ncpu})
 		// Described now, before the table is shared, so that Value.Type
 		// only ever reads the descriptions.
-		t.keyCType, t.leafCType = describe(t.keyType), describe(t.leafType)
-		b.tables[ct.Name] = t
+		b.tables[ct.Name] = &Table{b: b, m: m, name: ct.Name, mapType: MapType(ct.Type), maxEntries: ct.MaxEntries,
+			fields: ct.Fields, keyCType: describe(m.Key()), leafCType: describe(m.Leaf()),
+			keyDesc: ct.KeyDesc, leafDesc: ct.LeafDesc}
 	}
 	return nil
 }
 
-// parseOrRaw keeps a table usable (as bytes) when its description is one
-// we cannot read.
-func parseOrRaw(desc string, size int) *ctype.Type {
-	if desc == "" {
-		return ctype.Raw(size)
-	}
-	t, err := ctype.Parse(desc, size)
-	if err != nil {
-		return ctype.Raw(size)
-	}
-	return t
-}
-
 // close closes the map, waiting for operations in flight; the BPF object
 // calls it holding its own mutex.
-func (t *Table) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.fd >= 0 {
-		unix.Close(t.fd)
-		t.fd = -1
-	}
-}
-
-// withFD runs op with the map's descriptor, holding the read lock so that
-// Close cannot close it meanwhile. op must not call other Table methods
-// that lock t.
-func (t *Table) withFD(op func(fd int) error) error {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.fd < 0 {
-		return fmt.Errorf("table %s: %w", t.name, ErrClosed)
-	}
-	return op(t.fd)
-}
+func (t *Table) close() { t.m.Close() }
 
 // Table returns the table declared with this name (BCC's b["name"]).
 func (b *BPF) Table(name string) (*Table, error) {
@@ -150,11 +105,7 @@ func (t *Table) Name() string { return t.name }
 
 // FD is the map's file descriptor, owned by the BPF object, or -1 after
 // Close. The caller must not close it, nor use it after Close.
-func (t *Table) FD() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.fd
-}
+func (t *Table) FD() int { return t.m.FD() }
 
 // Type is the map type.
 func (t *Table) Type() MapType { return t.mapType }
@@ -163,13 +114,13 @@ func (t *Table) Type() MapType { return t.mapType }
 func (t *Table) MaxEntries() int { return t.maxEntries }
 
 // Flags are the map's creation flags.
-func (t *Table) Flags() int { return t.flags }
+func (t *Table) Flags() int { return t.m.Flags() }
 
 // KeySize is the key's size in bytes, as libbcc created the map.
-func (t *Table) KeySize() int { return t.keySize }
+func (t *Table) KeySize() int { return t.m.KeySize() }
 
 // LeafSize is the value's size in bytes (per CPU, for per-CPU maps).
-func (t *Table) LeafSize() int { return t.leafSize }
+func (t *Table) LeafSize() int { return t.m.LeafSize() }
 
 // KeyType describes the key's C type (BCC's t.Key); opaque bytes of
 // KeySize when libbcc's description could not be read.
@@ -185,82 +136,35 @@ func (t *Table) KeyDesc() string { return t.keyDesc }
 // LeafDesc is libbcc's JSON description of the value type.
 func (t *Table) LeafDesc() string { return t.leafDesc }
 
-func (t *Table) valueStride() int {
-	return bpfsys.ValueStride(t.leafSize, t.mapType.PerCPU(), t.ncpu)
+// toItem is the public form of a decoded entry.
+func toItem(e maps.Entry) Item {
+	return Item{Key: Value{e.Key}, Value: Value{e.Value}, PerCPU: values(e.PerCPU)}
 }
 
-func (t *Table) decodeItem(k, v []byte) (Item, error) {
-	key, err := t.keyType.Decode(k)
+// values wraps decoded values, keeping nil nil.
+func values(vs []ctype.Value) []Value {
+	if vs == nil {
+		return nil
+	}
+	out := make([]Value, len(vs))
+	for i, v := range vs {
+		out[i] = Value{v}
+	}
+	return out
+}
+
+// items decodes a chunk the map read; the Values own its buffers.
+func (t *Table) items(c maps.Chunk, err error) ([]Item, error) {
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
-	if !t.mapType.PerCPU() {
-		val, err := t.leafType.Decode(v)
-		return Item{Key: Value{key}, Value: Value{val}}, err
-	}
-	vals, err := t.leafType.DecodePerCPU(v, t.ncpu)
-	per := make([]Value, len(vals))
-	for c, val := range vals {
-		per[c] = Value{val}
-	}
-	return Item{Key: Value{key}, PerCPU: per}, err
-}
-
-// decodeAll decodes n packed keys and values; the Values own the buffers.
-func (t *Table) decodeAll(keys, vals []byte, n int) ([]Item, error) {
-	stride := t.valueStride()
-	items := make([]Item, n)
-	for i := range items {
-		var err error
-		items[i], err = t.decodeItem(keys[i*t.keySize:(i+1)*t.keySize], vals[i*stride:(i+1)*stride])
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.name, err)
-		}
-	}
-	return items, nil
+	return maps.DecodeAll(t.m, c, toItem)
 }
 
 // Items reads every entry (BCC's items()). It uses batch lookups where the
 // kernel has them and falls back to key iteration. Entries added or removed
 // while it runs may or may not be seen.
-func (t *Table) Items() ([]Item, error) {
-	if err := t.checkOp(opRead); err != nil {
-		return nil, err
-	}
-	var keys, vals []byte
-	var n int
-	err := t.withFD(func(fd int) (err error) {
-		if t.mapType.holdsHandles() {
-			// Empty slots of handle arrays are missing keys, which the
-			// key walk steps over (BCC's items() does the same through
-			// KeyError); these maps have no batch lookup anyway.
-			keys, vals, n, err = bpfsys.LookupAllNextKey(fd, t.keySize, t.leafSize, t.maxEntries, false, 1)
-		} else {
-			keys, vals, n, err = bpfsys.LookupAll(fd, t.keySize, t.leafSize, t.maxEntries, t.mapType.PerCPU(), t.ncpu)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, t.wrap("", err)
-	}
-	return t.decodeAll(keys, vals, n)
-}
-
-// wrap prefixes err with the table's name and the operation, unless it is
-// already a closed table's error.
-func (t *Table) wrap(op string, err error) error {
-	if errors.Is(err, ErrClosed) {
-		return err
-	}
-	if op == "" {
-		return fmt.Errorf("table %s: %w", t.name, err)
-	}
-	return fmt.Errorf("table %s: %s: %w", t.name, op, err)
-}
-
-// iterChunk is how many entries an iterator reads per syscall (batch) or
-// per lock hold (key walk).
-const iterChunk = 256
+func (t *Table) Items() ([]Item, error) { return t.items(t.m.ReadAll()) }
 
 // All iterates over the entries, reading them 256 at a time with batch
 // lookups (or a key walk, as Items falls back to) and yielding each chunk
@@ -272,12 +176,8 @@ const iterChunk = 256
 // the body may call any method, Close included.
 func (t *Table) All() iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
-		for c, err := range t.chunks() {
-			if err != nil {
-				yield(Item{}, err)
-				return
-			}
-			items, err := t.decodeAll(c.keys, c.vals, c.n)
+		for c, err := range t.m.Chunks() {
+			items, err := t.items(c, err)
 			if err != nil {
 				yield(Item{}, err)
 				return
@@ -291,234 +191,205 @@ func (t *Table) All() iter.Seq2[Item, error] {
 	}
 }
 
-// chunk is n packed keys and values, as bpfsys reads them.
-type chunk struct {
-	keys, vals []byte
-	n          int
-}
-
-// chunks reads the table iterChunk entries at a time with a
-// bpfsys.Walker, holding the table's lock for one chunk at a time. An error
-// is the last thing it yields.
-func (t *Table) chunks() iter.Seq2[chunk, error] {
-	return func(yield func(chunk, error) bool) {
-		if err := t.checkOp(opRead); err != nil {
-			yield(chunk{}, err)
-			return
-		}
-		handles := t.mapType.holdsHandles()
-		w, err := bpfsys.NewWalker(t.keySize, t.leafSize, t.mapType.PerCPU() && !handles, t.ncpu, iterChunk, handles)
-		if err != nil {
-			yield(chunk{}, err)
-			return
-		}
-		for {
-			var keys, vals []byte
-			var n int
-			err := t.withFD(func(fd int) (err error) {
-				keys, vals, n, err = w.Next(fd)
-				return err
-			})
-			if err != nil {
-				yield(chunk{}, t.wrap("", err))
-				return
-			}
-			if n == 0 || !yield(chunk{keys, vals, n}, nil) {
-				return
-			}
-		}
-	}
-}
-
 // Keys returns every key.
 func (t *Table) Keys() ([]Value, error) {
 	items, err := t.Items()
-	if err != nil {
-		return nil, err
-	}
 	out := make([]Value, len(items))
 	for i, it := range items {
 		out[i] = it.Key
 	}
-	return out, nil
+	return out, err
 }
 
 // Values returns every value (per-CPU tables: use Items). For queue and
 // stack tables it pops them, at most MaxEntries, as BCC's values() does.
 func (t *Table) Values() ([]Value, error) {
 	if t.mapType == MapQueue || t.mapType == MapStack {
-		return t.popValues()
+		vals, err := t.m.PopAll()
+		return values(vals), err
 	}
 	items, err := t.Items()
-	if err != nil {
-		return nil, err
-	}
 	out := make([]Value, len(items))
 	for i, it := range items {
 		out[i] = it.Value
 	}
-	return out, nil
+	return out, err
 }
 
 // Len counts the entries. For array types it is MaxEntries, as BCC's len().
-func (t *Table) Len() (int, error) {
-	if err := t.checkOp(opIterate); err != nil {
-		return 0, err
-	}
-	if t.mapType.IsArray() {
-		return t.maxEntries, nil
-	}
-	var n int
-	err := t.withFD(func(fd int) (err error) {
-		n, err = bpfsys.CountKeys(fd, t.keySize)
-		return err
-	})
-	if err != nil {
-		return n, t.wrap("", err)
-	}
-	return n, nil
-}
-
-// encodeKey accepts what the key's C type accepts (Go integers, strings for
-// char arrays, map[string]any for structs, a Value, or []byte of the exact
-// size) and, for array tables, negative indexes counted from the end.
-func (t *Table) encodeKey(key any) ([]byte, error) {
-	if t.mapType.IsArray() {
-		if i, ok := asInt(key); ok {
-			if i < 0 {
-				i += int64(t.maxEntries)
-			}
-			if i < 0 || i >= int64(t.maxEntries) {
-				return nil, fmt.Errorf("table %s: index %v out of range [0, %d): %w", t.name, key, t.maxEntries, ErrKeyNotExist)
-			}
-			key = i
-		}
-	}
-	b, err := t.keyType.Encode(unwrap(key))
-	if err != nil {
-		return nil, fmt.Errorf("table %s: key: %w", t.name, errors.Join(ErrTypeMismatch, err))
-	}
-	return b, nil
-}
-
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case int64:
-		return n, true
-	}
-	return 0, false
-}
+func (t *Table) Len() (int, error) { return t.m.Len() }
 
 // Lookup returns the value for key, or an error wrapping ErrKeyNotExist.
+// Keys are encoded from their C type: Go integers, strings for char
+// arrays, map[string]any for structs, a Value, or []byte of the exact
+// size; array tables also take negative indexes, counted from the end.
 // For per-CPU tables use LookupPerCPU.
 func (t *Table) Lookup(key any) (Value, error) {
-	if t.mapType.PerCPU() {
-		return Value{}, fmt.Errorf("table %s is per-CPU: use LookupPerCPU: %w", t.name, ErrWrongTableType)
-	}
-	it, err := t.lookup(key)
-	return it.Value, err
+	v, err := t.m.LookupValue(unwrap(key))
+	return Value{v}, err
 }
 
 // LookupPerCPU returns one value per possible CPU for key.
 func (t *Table) LookupPerCPU(key any) ([]Value, error) {
-	if !t.mapType.PerCPU() {
-		return nil, fmt.Errorf("table %s is not per-CPU: %w", t.name, ErrWrongTableType)
-	}
-	it, err := t.lookup(key)
-	return it.PerCPU, err
-}
-
-func (t *Table) lookup(key any) (Item, error) {
-	if err := t.checkOp(opRead); err != nil {
-		return Item{}, err
-	}
-	k, err := t.encodeKey(key)
-	if err != nil {
-		return Item{}, err
-	}
-	v := make([]byte, t.valueStride())
-	if err := t.withFD(func(fd int) error { return bpfsys.MapLookup(fd, k, v) }); err != nil {
-		return Item{}, t.wrap("lookup", err)
-	}
-	return t.decodeItem(k, v)
+	vals, err := t.m.LookupPerCPU(unwrap(key))
+	return values(vals), err
 }
 
 // Update sets key to value (BCC's table[key] = value). value is encoded
 // from its C type as keys are; per-CPU tables take a []any or []Value with
 // one value per possible CPU, or a single value for every CPU. Handle
-// tables take what resolveHandle lists (a *Function, a *Table, a cgroup
-// path, a descriptor).
+// tables take a *Function (prog arrays), a *Table (maps of maps), a cgroup
+// directory's path (cgroup arrays) or a descriptor.
 func (t *Table) Update(key, value any) error {
-	if err := t.checkOp(opWrite); err != nil {
-		return err
+	switch v := value.(type) {
+	case *Function:
+		if t.mapType != MapProgArray {
+			return fmt.Errorf("table %s is a %s: only prog arrays hold functions: %w", t.name, t.mapType, ErrTypeMismatch)
+		}
+		if v == nil || v.FD < 0 {
+			return fmt.Errorf("table %s: function not loaded: %w", t.name, ErrTypeMismatch)
+		}
+		// Close closes functions under b.mu: hold it (before the map's
+		// lock, the lock order) so that the program fd stays open.
+		t.b.mu.Lock()
+		defer t.b.mu.Unlock()
+		if t.b.closed {
+			return fmt.Errorf("table %s: %w", t.name, ErrClosed)
+		}
+		value = v.FD
+	case *Table:
+		if t.mapType != MapArrayOfMaps && t.mapType != MapHashOfMaps {
+			return fmt.Errorf("table %s is a %s: only maps of maps hold tables: %w", t.name, t.mapType, ErrTypeMismatch)
+		}
+		if v == t {
+			// The kernel refuses it anyway; read-locking t twice could
+			// deadlock against a Close waiting in between.
+			return fmt.Errorf("table %s cannot hold itself: %w", t.name, ErrTypeMismatch)
+		}
+		fd, release, err := v.m.Hold()
+		if err != nil {
+			return fmt.Errorf("table %s: inner %w", t.name, err)
+		}
+		defer release()
+		value = fd
 	}
-	k, err := t.encodeKey(key)
-	if err != nil {
-		return err
-	}
-	value, release, err := t.resolveHandle(value)
-	if err != nil {
-		return err
-	}
-	defer release()
-	v, err := t.encodeValue(value)
-	if err != nil {
-		return err
-	}
-	if err := t.withFD(func(fd int) error { return bpfsys.MapUpdate(fd, k, v, 0) }); err != nil {
-		return t.wrap("update", err)
-	}
-	return nil
+	return t.m.Update(unwrap(key), unwrap(value))
 }
 
-func (t *Table) encodeValue(value any) (v []byte, err error) {
-	if t.mapType.PerCPU() {
-		v, err = t.leafType.EncodePerCPU(unwrap(value), t.ncpu)
-	} else {
-		v, err = t.leafType.Encode(unwrap(value))
+// SetFunction stores fn in a prog array at index idx so that BPF programs
+// can tail-call it with table.call(ctx, idx); it is Update(idx, fn). fn must
+// be loaded with the program type of the functions that call it.
+func (t *Table) SetFunction(idx int, fn *Function) error {
+	if t.mapType != MapProgArray {
+		return fmt.Errorf("table %s is a %s, not a prog_array: %w", t.name, t.mapType, ErrWrongTableType)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("table %s: value: %w", t.name, errors.Join(ErrTypeMismatch, err))
-	}
-	return v, nil
+	return t.Update(idx, fn)
 }
 
 // Delete removes key (BCC's del table[key]). For array tables, whose
 // entries cannot be removed, it zeroes the entry as BCC does.
-func (t *Table) Delete(key any) error {
-	if err := t.checkOp(opDelete); err != nil {
-		return err
-	}
-	k, err := t.encodeKey(key)
-	if err != nil {
-		return err
-	}
-	err = t.withFD(func(fd int) error {
-		if t.mapType == MapArray || t.mapType == MapPercpuArray {
-			return bpfsys.MapUpdate(fd, k, make([]byte, t.valueStride()), 0)
-		}
-		return bpfsys.MapDelete(fd, k)
-	})
-	if err != nil {
-		return t.wrap("delete", err)
-	}
-	return nil
-}
+func (t *Table) Delete(key any) error { return t.m.Delete(unwrap(key)) }
 
 // Clear removes every entry (BCC's clear()); for arrays, whose entries
 // cannot be removed, it zeroes every entry. It uses batch operations where
 // the kernel has them: one update-batch call per 4096 array entries, one
 // lookup-and-delete-batch call per 4096 hash entries.
-func (t *Table) Clear() error {
-	if err := t.checkOp(opClear); err != nil {
-		return err
+func (t *Table) Clear() error { return t.m.Clear() }
+
+// Zero sets every value to zero and keeps the keys (BCC's zero()): for
+// arrays every index, for hash-type tables every key present when it reads
+// them (read first, as BCC does, so that updates cannot disturb a walk in
+// progress). Tables whose values are handles (prog arrays, maps of maps,
+// ...) give an error wrapping ErrWrongTableType.
+func (t *Table) Zero() error { return t.m.Zero() }
+
+// ItemsLookupBatch reads every entry with BPF_MAP_LOOKUP_BATCH only (BCC's
+// items_lookup_batch()). Unlike Items it does not fall back to walking the
+// keys: map types without batch lookup (and kernels before 5.6) give an
+// error wrapping ErrWrongTableType.
+func (t *Table) ItemsLookupBatch() ([]Item, error) { return t.items(t.m.LookupBatch()) }
+
+// ItemsLookupAndDeleteBatch reads and removes every entry with
+// BPF_MAP_LOOKUP_AND_DELETE_BATCH (BCC's items_lookup_and_delete_batch()),
+// returning what it removed. Hash-type tables have it; arrays, whose
+// entries cannot be removed, give an error wrapping ErrWrongTableType.
+// Entries BPF programs add meanwhile may stay.
+func (t *Table) ItemsLookupAndDeleteBatch() ([]Item, error) {
+	return t.items(t.m.LookupAndDeleteBatch())
+}
+
+// ItemsDeleteBatch removes keys with one BPF_MAP_DELETE_BATCH call (BCC's
+// items_delete_batch(keys)). With nil keys it empties the table as
+// ItemsLookupAndDeleteBatch does. A key that is not in the table stops the
+// batch with an error wrapping ErrKeyNotExist; the keys before it are gone.
+func (t *Table) ItemsDeleteBatch(keys []any) error {
+	if keys == nil {
+		return t.m.DeleteBatch(nil)
 	}
-	if err := t.withFD(t.clear); err != nil {
-		return t.wrap("clear", err)
+	return t.m.DeleteBatch(unwrap(keys).([]any))
+}
+
+// ItemsUpdateBatch stores values[i] under keys[i] with one
+// BPF_MAP_UPDATE_BATCH call (BCC's items_update_batch(keys, values)). Keys
+// and values take the Go forms Update takes (for per-CPU tables, one value
+// for every CPU or a slice of them). The lists must have the same length,
+// from 1 to MaxEntries.
+func (t *Table) ItemsUpdateBatch(keys, values []any) error {
+	return t.m.UpdateBatch(unwrap(keys).([]any), unwrap(values).([]any))
+}
+
+// Sum adds key's values over every possible CPU (BCC's PerCpuHash.sum and
+// PerCpuArray.sum). The result is a value of the leaf type, wrapping at its
+// width as BCC's does. Unlike BCC it works for integer leaves of any size.
+func (t *Table) Sum(key any) (Value, error) {
+	v, err := t.m.Sum(unwrap(key))
+	return Value{v}, err
+}
+
+// Max returns key's largest value over every possible CPU (BCC's max()).
+func (t *Table) Max(key any) (Value, error) {
+	v, err := t.m.Max(unwrap(key))
+	return Value{v}, err
+}
+
+// Average is Sum divided by the number of possible CPUs (BCC's average()).
+func (t *Table) Average(key any) (float64, error) { return t.m.Average(unwrap(key)) }
+
+// PossibleCPUs is the number of values a per-CPU table keeps per key (0 for
+// other tables).
+func (t *Table) PossibleCPUs() int {
+	if !t.mapType.PerCPU() {
+		return 0
 	}
-	return nil
+	return t.m.PossibleCPUs()
+}
+
+// Flags for Push.
+const (
+	// PushAny adds a value and fails when the queue or stack is full.
+	PushAny uint64 = 0
+	// PushExist makes room in a full queue or stack by dropping its oldest
+	// value (BPF_EXIST; BCC's QueueStack.BPF_EXIST).
+	PushExist uint64 = 2
+)
+
+// Push adds a value to a BPF_QUEUE or BPF_STACK table (BCC's push). value
+// is encoded from the C value type as Update encodes values. flags is
+// PushAny or PushExist; a full table without PushExist fails with an
+// error matching unix.E2BIG.
+func (t *Table) Push(value any, flags uint64) error { return t.m.Push(unwrap(value), flags) }
+
+// Pop removes and returns the next value: the oldest of a queue, the
+// newest of a stack (BCC's pop). An empty table gives an error wrapping
+// ErrKeyNotExist.
+func (t *Table) Pop() (Value, error) {
+	v, err := t.m.Pop()
+	return Value{v}, err
+}
+
+// Peek returns the value Pop would return without removing it (BCC's
+// peek). An empty table gives an error wrapping ErrKeyNotExist.
+func (t *Table) Peek() (Value, error) {
+	v, err := t.m.Peek()
+	return Value{v}, err
 }

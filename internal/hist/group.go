@@ -17,6 +17,7 @@ type Point struct {
 // Section is one histogram: the counts of every slot of one bucket.
 type Section struct {
 	Bucket any
+	Title  string // the bucket as headings print it, set by the caller
 	Counts []*big.Int
 }
 

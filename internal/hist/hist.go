@@ -1,7 +1,9 @@
 // Package hist formats histograms as BCC Python's table.py does
 // (_print_log2_hist, _print_linear_hist, _print_json_hist), byte for byte,
-// and prints bucket values as Python's %r would. It knows nothing of
-// tables: callers give it the counts of each slot.
+// and prints bucket values as Python's %r would. The formatting knows
+// nothing of tables (callers give it the counts of each slot); FromTable
+// groups a table's decoded entries (internal/maps) into histograms as
+// BCC's print_*_hist functions read them, for bcc.Table.Histogram.
 package hist
 
 import (
