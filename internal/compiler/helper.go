@@ -235,6 +235,12 @@ func (o *outputCollector) run() {
 	b := make([]byte, 32*1024)
 	for {
 		n, err := o.r.Read(b)
+		if err != nil {
+			// Close before eof is visible: whoever waits for eof (Close,
+			// through rest) must find the pipe already gone, or the
+			// descriptor outlives the session it belongs to.
+			o.r.Close()
+		}
 		o.mu.Lock()
 		o.buf.Write(b[:n])
 		if err != nil {
@@ -243,7 +249,6 @@ func (o *outputCollector) run() {
 		o.cond.Broadcast()
 		o.mu.Unlock()
 		if err != nil {
-			o.r.Close()
 			return
 		}
 	}
