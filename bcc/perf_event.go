@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/perfevent"
 	"github.com/gobcc/gobcc/internal/tracefs"
@@ -161,11 +162,6 @@ func (a *PerfEventAttr) internal() *perfevent.Attr {
 	}
 }
 
-// perfEventTarget names an (evType, evConfig) pair for DetachPerfEvent.
-func perfEventTarget(evType uint32, evConfig uint64) string {
-	return fmt.Sprintf("perf:%d:%d", evType, evConfig)
-}
-
 // AttachPerfEvent loads fnName as a PerfEvent program and runs it on the
 // perf event evType/evConfig (e.g. PerfTypeSoftware, PerfSWCPUClock) on
 // every online CPU, or the one opts names (BCC's
@@ -212,14 +208,14 @@ func (b *BPF) attachPerfEvent(attr *PerfEventAttr, fnName string, c perfEventCon
 			return nil, fmt.Errorf("attach %s to perf event: %w", fnName, err)
 		}
 	}
-	in := attr.internal()
-	return b.attach(attachRequest{
-		kind: LinkPerfEvent, target: perfEventTarget(attr.Type, attr.Config), fn: fnName, progType: PerfEvent,
-		dup: dupTarget, what: fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config),
-		opener: perfOpener(cpus, func(cpu int) (*perfevent.Event, error) {
-			return perfevent.Open(in, c.pid, cpu, c.groupFD)
-		}),
-	})
+	return b.attach(attach.Request{Kind: attach.PerfEvent, Target: perfEventTarget(attr.Type, attr.Config), Fn: fnName,
+		Dup: attach.DupTarget, What: fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config),
+		Open: attach.PerfEventOpener(attr.internal(), c.pid, cpus, c.groupFD)}, PerfEvent, 0, nil)
+}
+
+// perfEventTarget names an (evType, evConfig) pair for DetachPerfEvent.
+func perfEventTarget(evType uint32, evConfig uint64) string {
+	return fmt.Sprintf("perf:%d:%d", evType, evConfig)
 }
 
 // DetachPerfEvent closes every event AttachPerfEvent opened for evType and
@@ -230,17 +226,7 @@ func (b *BPF) DetachPerfEvent(evType uint32, evConfig uint64) error {
 
 // NumOpenPerfEvents counts open perf event descriptors of AttachPerfEvent
 // and AttachPerfEventRaw (one per CPU per call).
-func (b *BPF) NumOpenPerfEvents() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, l := range b.attached {
-		if l.kind == LinkPerfEvent && l.h != nil {
-			n += l.h.descriptors()
-		}
-	}
-	return n
-}
+func (b *BPF) NumOpenPerfEvents() int { return b.links.Descriptors(attach.PerfEvent) }
 
 // GetTracepoints lists the tracepoints, "category:event", whose name tpRe
 // matches at its start (BCC's get_tracepoints, which uses re.match).
@@ -271,13 +257,8 @@ func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
 	if len(tps) == 0 {
 		return nil, fmt.Errorf("attach %s: no tracepoint matches %q: %w", fnName, tpRe, ErrTracepointNotFound)
 	}
-	links := make([]*Link, 0, len(tps))
-	for _, tp := range tps {
+	return publicLinks(attach.AttachAll(tps, false, false, func(tp string) (*attach.Link, error) {
 		l, err := b.AttachTracepoint(tp, fnName)
-		if err != nil {
-			return nil, closeLinks(err, links)
-		}
-		links = append(links, l)
-	}
-	return links, nil
+		return (*attach.Link)(l), err
+	}))
 }

@@ -1,7 +1,6 @@
 package attach
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -111,11 +110,4 @@ func versionAtLeast(v string, major, minor int) bool {
 		return true
 	}
 	return maj > major || (maj == major && min >= minor)
-}
-
-// TracingWhat names a tracing attachment in errors: "fentry (kfunc)
-// do_unlinkat".
-func TracingWhat(kind Kind, fnName, libVersion string) string {
-	_, target, _ := KfuncTarget(fnName, libVersion)
-	return fmt.Sprintf("%s %s", TracingKindName(kind), target)
 }

@@ -102,6 +102,9 @@ type Field struct {
 	Signed       bool
 }
 
+// String is the declaration as args has it: "pid_t pid".
+func (f Field) String() string { return f.Type + " " + f.Name }
+
 // TracepointFields returns the fields of tracepoint "category:event"
 // from its format file, as the program sees them in args. A missing
 // tracepoint is an error wrapping ErrTracepointNotFound.
