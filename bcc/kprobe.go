@@ -2,7 +2,6 @@ package bcc
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/kallsyms"
@@ -112,27 +111,16 @@ func (b *BPF) DetachKretprobe(event string, fnName ...string) error {
 // SyscallPrefixes are the prefixes kernels give system call functions, in
 // the order BCC tries them (BPF._syscall_prefixes, with RISC-V added as in
 // BCC after 0.26).
-var SyscallPrefixes = []string{
-	"sys_",
-	"__x64_sys_",
-	"__x32_compat_sys_",
-	"__ia32_compat_sys_",
-	"__arm64_sys_",
-	"__s390x_sys_",
-	"__s390_sys_",
-	"__riscv_sys_",
-}
+var SyscallPrefixes = attach.SyscallPrefixes
 
 // SyscallPrefix returns the prefix this kernel gives system call functions,
 // found as BCC does by looking each candidate up with "bpf" appended. When
 // none is found it returns the first, "sys_", as BCC does.
 func (k *KernelSymbols) SyscallPrefix() string {
-	for _, p := range SyscallPrefixes {
-		if _, ok := k.t.Address(p + "bpf"); ok {
-			return p
-		}
-	}
-	return SyscallPrefixes[0]
+	return attach.SyscallPrefix(SyscallPrefixes, func(name string) bool {
+		_, ok := k.t.Address(name)
+		return ok
+	})
 }
 
 // GetSyscallPrefix returns the kernel's system call function prefix, such
@@ -157,12 +145,7 @@ func (b *BPF) GetSyscallFnName(name string) string {
 // fix_syscall_fnname). Other names are returned unchanged. New applies it
 // to kprobe__ and kretprobe__ functions.
 func (b *BPF) FixSyscallFnName(name string) string {
-	for _, p := range SyscallPrefixes {
-		if rest, ok := strings.CutPrefix(name, p); ok {
-			return b.GetSyscallFnName(rest)
-		}
-	}
-	return name
+	return attach.FixSyscallFnName(SyscallPrefixes, name, b.GetSyscallPrefix)
 }
 
 // GetKprobeFunctions lists, sorted and without duplicates, the kernel

@@ -295,3 +295,35 @@ func TestFDHandle(t *testing.T) {
 		t.Errorf("descriptor still open after Detach: %v", err)
 	}
 }
+
+// BCC's syscall prefix search and fix_syscall_fnname, on a synthetic
+// symbol set.
+func TestSyscallPrefix(t *testing.T) {
+	arm := func(name string) bool { return name == "__arm64_sys_bpf" }
+	if got := SyscallPrefix(SyscallPrefixes, arm); got != "__arm64_sys_" {
+		t.Errorf("prefix %q", got)
+	}
+	if got := SyscallPrefix(SyscallPrefixes, func(string) bool { return false }); got != "sys_" {
+		t.Errorf("no match: %q", got)
+	}
+	calls := 0
+	prefix := func() string { calls++; return "__x64_sys_" }
+	for name, want := range map[string]string{"sys_clone": "__x64_sys_clone", "__arm64_sys_read": "__x64_sys_read", "vfs_read": "vfs_read"} {
+		if got := FixSyscallFnName(SyscallPrefixes, name, prefix); got != want {
+			t.Errorf("FixSyscallFnName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("prefix looked up %d times, want 2 (not for vfs_read)", calls)
+	}
+}
+
+func TestPerfEventOpenerFor(t *testing.T) {
+	cpu := -2
+	if _, err := PerfEventOpenerFor(nil, 0, &cpu, 0); err == nil || !strings.Contains(err.Error(), "CPU -2") {
+		t.Errorf("negative CPU: %v", err)
+	}
+	if PerfEventTarget(1, 0) != "perf:1:0" {
+		t.Error(PerfEventTarget(1, 0))
+	}
+}

@@ -126,3 +126,32 @@ func TracingOpener() Opener {
 		return &fdHandle{fd}, nil
 	}
 }
+
+// PerfEventTarget names a perf event of evType and evConfig for by-name
+// detach.
+func PerfEventTarget(evType uint32, evConfig uint64) string {
+	return fmt.Sprintf("perf:%d:%d", evType, evConfig)
+}
+
+// PerfEventOpenerFor is PerfEventOpener with BCC's arguments: pid and
+// groupFD 0 or less mean every process and no group (BCC's -1), cpu nil
+// every online CPU.
+func PerfEventOpenerFor(attr *perfevent.Attr, pid int, cpu *int, groupFD int) (Opener, error) {
+	if pid <= 0 {
+		pid = -1
+	}
+	if groupFD <= 0 {
+		groupFD = -1
+	}
+	if cpu != nil {
+		if *cpu < 0 {
+			return nil, fmt.Errorf("CPU %d: want nil for every CPU, or a CPU number", *cpu)
+		}
+		return PerfEventOpener(attr, pid, []int{*cpu}, groupFD), nil
+	}
+	cpus, err := bpfsys.OnlineCPUs()
+	if err != nil {
+		return nil, err
+	}
+	return PerfEventOpener(attr, pid, cpus, groupFD), nil
+}
