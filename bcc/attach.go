@@ -8,6 +8,14 @@ import (
 	"github.com/gobcc/gobcc/internal/attach"
 )
 
+// Attach errors, defined in internal/attach (errors.Is works on both).
+var (
+	// ErrAlreadyAttached means the function is already attached there.
+	ErrAlreadyAttached = attach.ErrAlreadyAttached
+	// ErrNotAttached means nothing of ours is attached there.
+	ErrNotAttached = attach.ErrNotAttached
+)
+
 // LinkKind names what a Link attaches to.
 type LinkKind int
 

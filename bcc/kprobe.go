@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gobcc/gobcc/internal/attach"
-	"github.com/gobcc/gobcc/internal/kallsyms"
 )
 
 // ErrProbeQuota means attaching would take the process over its probe
@@ -64,17 +63,9 @@ func (b *BPF) AttachKretprobeRe(eventRe, fnName string, opts ...KprobeOptions) (
 }
 
 func (b *BPF) attachKprobeRe(eventRe, fnName string, ret bool, opts []KprobeOptions) ([]*Link, error) {
-	// Fail before listing functions: on a kernel without kprobes nothing
-	// else matters.
-	if err := attach.KprobeSupport(); err != nil {
-		return nil, fmt.Errorf("attach %s to kprobes matching %q: %w", fnName, eventRe, err)
-	}
-	fns, err := GetKprobeFunctions(eventRe)
+	fns, err := attach.KprobeReTargets(eventRe)
 	if err != nil {
-		return nil, err
-	}
-	if len(fns) == 0 {
-		return nil, fmt.Errorf("attach %s: no kernel function matches %q: %w", fnName, eventRe, ErrKeyNotExist)
+		return nil, fmt.Errorf("attach %s: %w", fnName, err)
 	}
 	return publicLinks(attach.AttachAll(fns, true, true, func(fn string) (*attach.Link, error) {
 		l, err := b.attachKprobe(fn, fnName, ret, opts)
@@ -156,5 +147,5 @@ func (b *BPF) FixSyscallFnName(name string) string {
 // file (a kernel without kprobes) counts as an empty list, where BCC
 // raises.
 func GetKprobeFunctions(eventRe string) ([]string, error) {
-	return kallsyms.KprobeFunctions(eventRe, attach.KprobeBlacklistPaths())
+	return attach.KprobeFunctions(eventRe)
 }

@@ -116,21 +116,13 @@ func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []Uprobe
 	if err != nil {
 		return nil, err
 	}
-	re, err := attach.UserFunctionsRegexp(symRe)
-	if err != nil {
-		return nil, err
-	}
 	r, err := b.userResolver()
 	if err != nil {
 		return nil, err
 	}
-	path, all, err := r.FunctionSymbols(attach.ResolvePID(t.PID), name, re)
+	path, syms, err := attach.UprobeReTargets(r, name, symRe, t.PID)
 	if err != nil {
-		return nil, fmt.Errorf("uprobe: %w", err)
-	}
-	syms := attach.ProbeAddresses(all)
-	if len(syms) == 0 {
-		return nil, fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
+		return nil, fmt.Errorf("attach %s: %w", fnName, err)
 	}
 	return publicLinks(attach.AttachAll(syms, true, false, func(s usym.SymbolAddress) (*attach.Link, error) {
 		l, err := b.attachUprobeAt(path, s.FileOffset, fnName, t.PID, 0, ret)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/features"
+	"github.com/gobcc/gobcc/internal/kallsyms"
 	"github.com/gobcc/gobcc/internal/perfevent"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -183,4 +184,28 @@ func UprobeEventName(ret bool, path string, offset uint64, pid int) string {
 		name += fmt.Sprintf("_%d", pid)
 	}
 	return name
+}
+
+// KprobeReTargets lists the kernel functions a kprobe regexp attaches to
+// (BCC's attach_kprobe(event_re=)): it fails first, wrapping
+// bpfsys.ErrNotSupported, on a kernel without kprobes, and wraps
+// bpfsys.ErrKeyNotExist when nothing matches.
+func KprobeReTargets(eventRe string) ([]string, error) {
+	if err := KprobeSupport(); err != nil {
+		return nil, fmt.Errorf("kprobes matching %q: %w", eventRe, err)
+	}
+	fns, err := kallsyms.KprobeFunctions(eventRe, KprobeBlacklistPaths())
+	if err != nil {
+		return nil, err
+	}
+	if len(fns) == 0 {
+		return nil, fmt.Errorf("no kernel function matches %q: %w", eventRe, bpfsys.ErrKeyNotExist)
+	}
+	return fns, nil
+}
+
+// KprobeFunctions is BCC's get_kprobe_functions: kallsyms.KprobeFunctions
+// with this kernel's blacklist files.
+func KprobeFunctions(eventRe string) ([]string, error) {
+	return kallsyms.KprobeFunctions(eventRe, KprobeBlacklistPaths())
 }

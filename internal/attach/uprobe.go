@@ -110,3 +110,23 @@ func UserFunctions(name, symRe string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// UprobeReTargets finds the file of name (for process pid, -1: all) and
+// its functions whose symbols symRe matches at their start, one per
+// address, for BCC's attach_uprobe(sym_re=). Matching nothing is an
+// error wrapping usym.ErrSymbolNotFound.
+func UprobeReTargets(r *usym.Resolver, name, symRe string, pid int) (string, []usym.SymbolAddress, error) {
+	re, err := UserFunctionsRegexp(symRe)
+	if err != nil {
+		return "", nil, err
+	}
+	path, all, err := r.FunctionSymbols(ResolvePID(pid), name, re)
+	if err != nil {
+		return "", nil, fmt.Errorf("uprobe: %w", err)
+	}
+	syms := ProbeAddresses(all)
+	if len(syms) == 0 {
+		return "", nil, fmt.Errorf("no function of %s matches %q: %w", path, symRe, usym.ErrSymbolNotFound)
+	}
+	return path, syms, nil
+}
