@@ -48,49 +48,38 @@ func (k LinkKind) String() string { return attach.Kind(k).String() }
 // name. The caller may also Close a Link to detach just that attachment;
 // the Link is then no longer counted by NumOpen* nor detached again. A
 // Link's methods are safe for concurrent use, and with those of its BPF.
-type Link attach.Link
-
-func (l *Link) in() *attach.Link { return (*attach.Link)(l) }
+type Link struct{ l *attach.Link }
 
 // Kind is what the Link attaches to.
-func (l *Link) Kind() LinkKind { return LinkKind(l.in().Kind()) }
+func (l *Link) Kind() LinkKind { return LinkKind(l.l.Kind()) }
 
 // Target names what the function is attached to, as the by-name Detach*
 // calls know it: "category:event" for a tracepoint, the kernel function of
 // a kprobe or kfunc, BCC's event name ("p_<path>_0x<offset>[_<pid>]") for a
 // uprobe, "perf:<type>:<config>" for a perf event, the device of an XDP
 // program or raw socket.
-func (l *Link) Target() string { return l.in().Target() }
+func (l *Link) Target() string { return l.l.Target() }
 
 // Function is the name of the attached BPF function.
-func (l *Link) Function() string { return l.in().Function() }
+func (l *Link) Function() string { return l.l.Function() }
 
 // String describes the Link: "tracepoint sched:sched_switch <- on_switch".
-func (l *Link) String() string { return l.in().String() }
+func (l *Link) String() string { return l.l.String() }
 
 // FD is the descriptor that holds the attachment when there is exactly one
 // (a tracepoint's or probe's perf event, a raw tracepoint or kfunc link, a
 // raw socket, which AttachRawSocket's callers read packets from), else -1:
 // a perf event opened on several CPUs, an XDP program, a detached Link.
 // The Link owns the descriptor; it is valid until the Link is detached.
-func (l *Link) FD() int { return l.in().FD() }
+func (l *Link) FD() int { return l.l.FD() }
 
 // Attached reports whether the Link is still attached: false after Close,
 // a Detach* that named it, or BPF.Close.
-func (l *Link) Attached() bool { return l.in().Attached() }
+func (l *Link) Attached() bool { return l.l.Attached() }
 
 // Close detaches this attachment only. It is idempotent, and a no-op after
 // the BPF object's Close or a Detach* call that already detached it.
-func (l *Link) Close() error { return l.in().Close() }
-
-// publicLinks converts the registry's Links to the public type.
-func publicLinks(in []*attach.Link, err error) ([]*Link, error) {
-	var out []*Link
-	for _, l := range in {
-		out = append(out, (*Link)(l))
-	}
-	return out, err
-}
+func (l *Link) Close() error { return l.l.Close() }
 
 // attach loads the request's function as progType (unless loaded, a
 // function the caller loaded with LoadFunc, is given) and attaches it
@@ -111,11 +100,12 @@ func (b *BPF) attach(req attach.Request, progType ProgType, attachType AttachTyp
 		}
 		return loaded.FD, nil
 	}
+	req.Public = func(l *attach.Link) any { return &Link{l} }
 	l, err := b.links.Attach(req)
 	if err != nil {
 		return nil, closedAs(err)
 	}
-	return (*Link)(l), nil
+	return l.Public.(*Link), nil
 }
 
 // closedAs reports the registry's closed error as the object's ErrClosed.
@@ -242,6 +232,9 @@ func (b *BPF) NumOpenUprobes() int { return b.links.Count(attach.Uprobe, attach.
 // Links lists the attachments b holds, oldest first. The Links stay owned
 // by b.
 func (b *BPF) Links() []*Link {
-	links, _ := publicLinks(b.links.Links(), nil)
+	var links []*Link
+	for _, l := range b.links.Links() {
+		links = append(links, l.Public.(*Link))
+	}
 	return links
 }

@@ -67,10 +67,9 @@ func (b *BPF) attachKprobeRe(eventRe, fnName string, ret bool, opts []KprobeOpti
 	if err != nil {
 		return nil, fmt.Errorf("attach %s: %w", fnName, err)
 	}
-	return publicLinks(attach.AttachAll(fns, true, true, func(fn string) (*attach.Link, error) {
-		l, err := b.attachKprobe(fn, fnName, ret, opts)
-		return (*attach.Link)(l), err
-	}))
+	return attach.AttachAll(fns, true, true, func(fn string) (*Link, error) {
+		return b.attachKprobe(fn, fnName, ret, opts)
+	})
 }
 
 func (b *BPF) attachKprobe(event, fnName string, ret bool, opts []KprobeOptions) (*Link, error) {

@@ -220,8 +220,7 @@ func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
 	if len(tps) == 0 {
 		return nil, fmt.Errorf("attach %s: no tracepoint matches %q: %w", fnName, tpRe, ErrTracepointNotFound)
 	}
-	return publicLinks(attach.AttachAll(tps, false, false, func(tp string) (*attach.Link, error) {
-		l, err := b.AttachTracepoint(tp, fnName)
-		return (*attach.Link)(l), err
-	}))
+	return attach.AttachAll(tps, false, false, func(tp string) (*Link, error) {
+		return b.AttachTracepoint(tp, fnName)
+	})
 }

@@ -124,10 +124,9 @@ func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []Uprobe
 	if err != nil {
 		return nil, fmt.Errorf("attach %s: %w", fnName, err)
 	}
-	return publicLinks(attach.AttachAll(syms, true, false, func(s usym.SymbolAddress) (*attach.Link, error) {
-		l, err := b.attachUprobeAt(path, s.FileOffset, fnName, t.PID, 0, ret)
-		return (*attach.Link)(l), err
-	}))
+	return attach.AttachAll(syms, true, false, func(s usym.SymbolAddress) (*Link, error) {
+		return b.attachUprobeAt(path, s.FileOffset, fnName, t.PID, 0, ret)
+	})
 }
 
 func (b *BPF) attachUprobe(name, sym, fnName string, ret bool, opts []UprobeOptions) (*Link, error) {

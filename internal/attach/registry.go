@@ -58,10 +58,17 @@ type Request struct {
 	// descriptor, which the caller keeps owning.
 	Program func() (int, error)
 	Open    Opener
+	// Public, when set, makes the caller's handle for a new Link (bcc's
+	// *Link), kept in Link.Public.
+	Public func(*Link) any
 }
 
 // Link is one attachment recorded in a Registry.
 type Link struct {
+	// Public is what Request.Public made for this Link, set before the
+	// Link is shared and never changed.
+	Public any
+
 	reg    *Registry
 	kind   Kind
 	target string
@@ -171,6 +178,9 @@ func (r *Registry) Attach(req Request) (*Link, error) {
 		return nil, fmt.Errorf("attach %s to %s: %w", req.Fn, req.What, err)
 	}
 	l := &Link{reg: r, kind: req.Kind, target: req.Target, fn: req.Fn, h: h}
+	if req.Public != nil {
+		l.Public = req.Public(l)
+	}
 	if l.kind.IsProbe() {
 		openProbes.Add(1)
 	}
@@ -280,14 +290,15 @@ func (r *Registry) Close() error {
 // when probes is set. With bestEffort (BCC's attach_kprobe(event_re=)) it
 // fails only when nothing attached, joining every failure; without, it
 // stops at the first failure and closes what it attached.
-func AttachAll[T any](targets []T, probes, bestEffort bool, one func(T) (*Link, error)) ([]*Link, error) {
+// The links are the caller's handles (bcc's *Link), which Close detaches.
+func AttachAll[T any, L interface{ Close() error }](targets []T, probes, bestEffort bool, one func(T) (L, error)) ([]L, error) {
 	if probes {
 		if err := CheckProbeQuota(len(targets)); err != nil {
 			return nil, err
 		}
 	}
 	var errs []error
-	links := make([]*Link, 0, len(targets))
+	links := make([]L, 0, len(targets))
 	for _, t := range targets {
 		l, err := one(t)
 		if err == nil {
