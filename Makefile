@@ -64,7 +64,7 @@ vmtest: setup
 	$(GO) build -o $(BIN)/gobcc-vm ./cmd/gobcc-vm
 	$(GO) build -o $(BIN)/gobcc ./cmd/gobcc
 	GOBCC_REQUIRE_KERNEL=1 GOBCC_PARITY_PROGRAMS='k(ret)?probe' $(BIN)/gobcc-vm test $(VMFLAGS) \
-		./internal/tracefs ./bcc ./parity -- -short -v \
+		./internal/tracefs ./internal/attach ./bcc ./parity -- -short -v \
 		-run 'Kprobe|KfuncLSM|ProbeFeatures|Verifier|DebugFlags|TestParitySuiteShape|TestParityPrograms'
 	$(BIN)/gobcc-vm run $(VMFLAGS) -- sh scripts/vmtest_cli.sh $(BIN)/gobcc
 

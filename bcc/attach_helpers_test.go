@@ -17,8 +17,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/features"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
+
+// kprobeSupport tells whether this kernel can create kprobes (the tests
+// that expect ErrNotSupported skip where it can).
+func kprobeSupport() (pmu int, err error) { return features.Kprobe() }
 
 // perfFDs counts this process's perf event descriptors.
 func perfFDs(t *testing.T) int { return testutil.CountFDsOfKind("[perf_event]") }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -241,108 +240,6 @@ func BenchmarkGetSyscallFnName(b *testing.B) {
 	}
 }
 
-// The kprobe function filter, on a synthetic kallsyms: sections, prefixes,
-// types, blacklist, re.match semantics.
-func TestKprobeFunctionsFilter(t *testing.T) {
-	kallsyms := `ffffffff81000000 T _stext
-ffffffff81000010 T vfs_read
-ffffffff81000020 t vfs_readv
-ffffffff81000030 T vfs_write
-ffffffff81000040 D vfs_data
-ffffffff81000050 t vfs_read.cold
-ffffffff81000060 T perf_vfs_read
-ffffffff81000070 t __SCT__vfs_x
-ffffffff81000080 t _kbl_addr_vfs_y
-ffffffff81000090 T __irqentry_text_start
-ffffffff810000a0 T vfs_irq
-ffffffff810000b0 T __irqentry_text_end
-ffffffff810000c0 T __init_begin
-ffffffff810000d0 T vfs_init
-ffffffff810000e0 T __init_end
-ffffffff810000f0 W vfs_weak
-ffffffff81000100 t vfs_blocked
-ffffffff81000110 t vfs_mod	[ext4]
-ffffffff81000120 t vfs_read
-ffffffff81000130 t myvfs_read
-`
-	re := regexp.MustCompile(`^(?:vfs_)`)
-	got, err := kprobeFunctions(strings.NewReader(kallsyms), re, map[string]bool{"vfs_blocked": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "vfs_mod,vfs_read,vfs_readv,vfs_weak,vfs_write"
-	if strings.Join(got, ",") != want {
-		t.Errorf("got %v, want %s", got, want)
-	}
-}
-
-// The kprobe function list agrees with BCC Python's get_kprobe_functions,
-// given a blacklist file (BCC raises without one, as on this kernel).
-func TestKprobeFunctionsParity(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := t.TempDir()
-	os.MkdirAll(dir+"/kprobes", 0o755)
-	// Blacklist two real functions.
-	black := "0xffffffff81000000-0xffffffff81000010\tvfs_read\n0xffffffff81000000-0xffffffff81000010\tvfs_write\n"
-	if err := os.WriteFile(dir+"/kprobes/blacklist", []byte(black), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	const pattern = `vfs_`
-	script := `
-import sys, bcc
-bcc.DEBUGFS = sys.argv[1]
-for f in sorted(bcc.BPF.get_kprobe_functions(sys.argv[2].encode())):
-    print(f.decode())
-`
-	out, err := exec.Command("/usr/bin/python3", "-c", script, dir, pattern).Output()
-	if err != nil {
-		t.Fatalf("BCC Python: %v", err)
-	}
-	want := strings.Fields(string(out))
-	blacklist, err := readKprobeBlacklist([]string{dir + "/kprobes/blacklist"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open("/proc/kallsyms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := kprobeFunctions(f, regexp.MustCompile(`^(?:`+pattern+`)`), blacklist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) < 10 || strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("gobcc %d functions, BCC %d; differ:\ngobcc %v\nbcc   %v", len(got), len(want), got, want)
-	}
-	for _, fn := range got {
-		if fn == "vfs_read" || fn == "vfs_write" {
-			t.Errorf("blacklisted %s listed", fn)
-		}
-	}
-	// The real call: no blacklist file here must not fail.
-	if _, err := GetKprobeFunctions(pattern); err != nil {
-		t.Errorf("GetKprobeFunctions without a blacklist: %v", err)
-	}
-}
-
-func TestProbeQuota(t *testing.T) {
-	t.Setenv("BCC_PROBE_LIMIT", "3")
-	if ProbeLimit() != 3 {
-		t.Errorf("ProbeLimit = %d", ProbeLimit())
-	}
-	if err := checkProbeQuota(4); !errors.Is(err, ErrProbeQuota) {
-		t.Errorf("4 over a limit of 3: %v", err)
-	}
-	if err := checkProbeQuota(3); err != nil {
-		t.Errorf("3 within 3: %v", err)
-	}
-	t.Setenv("BCC_PROBE_LIMIT", "x")
-	if ProbeLimit() != 1000 {
-		t.Errorf("default ProbeLimit = %d", ProbeLimit())
-	}
-}
-
 // The uprobe quota counts for real: with a limit of 1, a regexp matching two
 // functions is refused and nothing is attached.
 func TestUprobeQuota(t *testing.T) {
@@ -424,24 +321,6 @@ LSM_PROBE(file_open) { return 0; }
 	}
 	if !SupportRawTracepoint() {
 		t.Error("SupportRawTracepoint = false on a kernel with raw tracepoints")
-	}
-}
-
-func TestKfuncTargetByVersion(t *testing.T) {
-	for _, c := range []struct{ name, version, module, fn string }{
-		{"kfunc__do_unlinkat", "0.26.0", "vmlinux", "do_unlinkat"},
-		{"kfunc__vmlinux__do_unlinkat", "0.26.0", "vmlinux", "vmlinux__do_unlinkat"},
-		{"kfunc__vmlinux__do_unlinkat", "0.28.0", "vmlinux", "do_unlinkat"},
-		{"kretfunc__ext4__ext4_sync_fs", "0.29.1", "ext4", "ext4_sync_fs"},
-		{"lsm__file_open", "0.29.1", "vmlinux", "file_open"},
-	} {
-		m, fn, ok := KfuncTarget(c.name, c.version)
-		if !ok || m != c.module || fn != c.fn {
-			t.Errorf("KfuncTarget(%q, %s) = %q, %q, %v", c.name, c.version, m, fn, ok)
-		}
-	}
-	if _, _, ok := KfuncTarget("kprobe__x", "0.26.0"); ok {
-		t.Error("kprobe__x taken for a kfunc")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gobcc/gobcc/bcc/usdt"
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
@@ -94,7 +95,7 @@ type BPF struct {
 	result   *compiler.Result
 	funcs    map[string]*Function
 	tables   map[string]*Table
-	attached []*attachment
+	links    attach.Registry // attachments, closed first by Close
 	warnings []string
 	closed   bool
 
@@ -530,20 +531,15 @@ func (b *BPF) Close() error {
 	// Readers first, without b.mu: Close waits for their callbacks, which
 	// may use the object.
 	readersErr := b.events.Close()
+	// Attachments next, in reverse order, before the programs close.
+	linksErr := b.links.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil
 	}
 	b.closed = true
-	errs := []error{readersErr}
-	// Detach in reverse order of attachment, before the programs close.
-	for i := len(b.attached) - 1; i >= 0; i-- {
-		if err := b.attached[i].detach(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	b.attached = nil
+	errs := []error{readersErr, linksErr}
 	b.trace.Close()
 	for _, f := range b.funcs {
 		unix.Close(f.FD)

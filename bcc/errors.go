@@ -50,10 +50,6 @@ var (
 	ErrPermission = errors.New("insufficient privileges for BPF (run as root or with CAP_BPF and CAP_PERFMON)")
 	// ErrNoSource means Options had neither Text nor SrcFile.
 	ErrNoSource = errors.New("no program: set Options.Text or Options.SrcFile")
-	// ErrAlreadyAttached means the function is already attached there.
-	ErrAlreadyAttached = errors.New("already attached")
-	// ErrNotAttached means nothing of ours is attached there.
-	ErrNotAttached = errors.New("not attached")
 	// ErrTooManyOptions means a trailing opts ...XxxOptions parameter got
 	// more than one value: it takes none (the defaults) or one.
 	ErrTooManyOptions = errors.New("more than one options value")

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
@@ -302,8 +303,8 @@ func TestKprobeForcedProbeEvents(t *testing.T) {
 	if !requireKprobes(t) {
 		return
 	}
-	forceProbeEvents.Store(true)
-	t.Cleanup(func() { forceProbeEvents.Store(false) })
+	attach.ForceProbeEvents.Store(true)
+	t.Cleanup(func() { attach.ForceProbeEvents.Store(false) })
 	before := kprobeSnapshot(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/perfevent"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -73,34 +73,6 @@ type PerfEventOptions struct {
 	GroupFD int
 }
 
-// perfEventConfig is PerfEventOptions in perf_event_open's terms (-1 for
-// every process, every CPU, no group).
-type perfEventConfig struct {
-	samplePeriod, sampleFreq uint64
-	pid, cpu, groupFD        int
-}
-
-func perfEventOptions(call string, opts []PerfEventOptions) (perfEventConfig, error) {
-	o, err := attachOptions(call, opts)
-	if err != nil {
-		return perfEventConfig{}, err
-	}
-	c := perfEventConfig{samplePeriod: o.SamplePeriod, sampleFreq: o.SampleFreq, pid: o.PID, cpu: -1, groupFD: o.GroupFD}
-	if c.pid <= 0 {
-		c.pid = -1
-	}
-	if o.CPU != nil {
-		if *o.CPU < 0 {
-			return c, fmt.Errorf("%s: CPU %d: want nil for every CPU, or a CPU number", call, *o.CPU)
-		}
-		c.cpu = *o.CPU
-	}
-	if c.groupFD <= 0 {
-		c.groupFD = -1
-	}
-	return c, nil
-}
-
 // PerfEventFlags are perf_event_attr's single-bit settings, for
 // PerfEventAttr.Flags.
 type PerfEventFlags uint64
@@ -161,11 +133,6 @@ func (a *PerfEventAttr) internal() *perfevent.Attr {
 	}
 }
 
-// perfEventTarget names an (evType, evConfig) pair for DetachPerfEvent.
-func perfEventTarget(evType uint32, evConfig uint64) string {
-	return fmt.Sprintf("perf:%d:%d", evType, evConfig)
-}
-
 // AttachPerfEvent loads fnName as a PerfEvent program and runs it on the
 // perf event evType/evConfig (e.g. PerfTypeSoftware, PerfSWCPUClock) on
 // every online CPU, or the one opts names (BCC's
@@ -174,19 +141,19 @@ func perfEventTarget(evType uint32, evConfig uint64) string {
 // exactly one of SamplePeriod and SampleFreq. The Link, owned by b (see
 // Link), holds one event per CPU.
 func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opts ...PerfEventOptions) (*Link, error) {
-	c, err := perfEventOptions("AttachPerfEvent", opts)
+	o, err := attachOptions("AttachPerfEvent", opts)
 	if err != nil {
 		return nil, err
 	}
-	if (c.samplePeriod == 0) == (c.sampleFreq == 0) {
+	if (o.SamplePeriod == 0) == (o.SampleFreq == 0) {
 		return nil, fmt.Errorf("attach %s to perf event %d/%d: give exactly one of SamplePeriod and SampleFreq", fnName, evType, evConfig)
 	}
-	attr := PerfEventAttr{Type: evType, Config: evConfig, SamplePeriod: c.samplePeriod, SampleFreq: c.sampleFreq}
-	if c.pid > 0 {
+	attr := PerfEventAttr{Type: evType, Config: evConfig, SamplePeriod: o.SamplePeriod, SampleFreq: o.SampleFreq}
+	if o.PID > 0 {
 		// Follow the process's children, as libbcc's bpf_attach_perf_event.
 		attr.Flags |= PerfEventInherit
 	}
-	return b.attachPerfEvent(&attr, fnName, c)
+	return b.attachPerfEvent(&attr, fnName, o)
 }
 
 // AttachPerfEventRaw is AttachPerfEvent with the perf_event_attr given
@@ -194,53 +161,35 @@ func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opt
 // opts may give PID, CPU and GroupFD, not the sampling, which attr
 // carries.
 func (b *BPF) AttachPerfEventRaw(attr PerfEventAttr, fnName string, opts ...PerfEventOptions) (*Link, error) {
-	c, err := perfEventOptions("AttachPerfEventRaw", opts)
+	o, err := attachOptions("AttachPerfEventRaw", opts)
 	if err != nil {
 		return nil, err
 	}
-	if c.samplePeriod != 0 || c.sampleFreq != 0 {
+	if o.SamplePeriod != 0 || o.SampleFreq != 0 {
 		return nil, fmt.Errorf("attach %s to perf event %d/%d: AttachPerfEventRaw takes the sampling from attr, not from PerfEventOptions", fnName, attr.Type, attr.Config)
 	}
-	return b.attachPerfEvent(&attr, fnName, c)
+	return b.attachPerfEvent(&attr, fnName, o)
 }
 
-func (b *BPF) attachPerfEvent(attr *PerfEventAttr, fnName string, c perfEventConfig) (*Link, error) {
-	cpus := []int{c.cpu}
-	if c.cpu < 0 {
-		var err error
-		if cpus, err = bpfsys.OnlineCPUs(); err != nil {
-			return nil, fmt.Errorf("attach %s to perf event: %w", fnName, err)
-		}
+func (b *BPF) attachPerfEvent(attr *PerfEventAttr, fnName string, o PerfEventOptions) (*Link, error) {
+	what := fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config)
+	open, err := attach.PerfEventOpenerFor(attr.internal(), o.PID, o.CPU, o.GroupFD)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s to %s: %w", fnName, what, err)
 	}
-	in := attr.internal()
-	return b.attach(attachRequest{
-		kind: LinkPerfEvent, target: perfEventTarget(attr.Type, attr.Config), fn: fnName, progType: PerfEvent,
-		dup: dupTarget, what: fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config),
-		opener: perfOpener(cpus, func(cpu int) (*perfevent.Event, error) {
-			return perfevent.Open(in, c.pid, cpu, c.groupFD)
-		}),
-	})
+	return b.attach(attach.Request{Kind: attach.PerfEvent, Target: attach.PerfEventTarget(attr.Type, attr.Config),
+		Fn: fnName, Dup: attach.DupTarget, What: what, Open: open}, PerfEvent, 0, nil)
 }
 
 // DetachPerfEvent closes every event AttachPerfEvent opened for evType and
 // evConfig (BCC's detach_perf_event(ev_type=, ev_config=)).
 func (b *BPF) DetachPerfEvent(evType uint32, evConfig uint64) error {
-	return b.detach(LinkPerfEvent, perfEventTarget(evType, evConfig), nil)
+	return b.detach(LinkPerfEvent, attach.PerfEventTarget(evType, evConfig), nil)
 }
 
 // NumOpenPerfEvents counts open perf event descriptors of AttachPerfEvent
 // and AttachPerfEventRaw (one per CPU per call).
-func (b *BPF) NumOpenPerfEvents() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, l := range b.attached {
-		if l.kind == LinkPerfEvent && l.h != nil {
-			n += l.h.descriptors()
-		}
-	}
-	return n
-}
+func (b *BPF) NumOpenPerfEvents() int { return b.links.Descriptors(attach.PerfEvent) }
 
 // GetTracepoints lists the tracepoints, "category:event", whose name tpRe
 // matches at its start (BCC's get_tracepoints, which uses re.match).
@@ -271,13 +220,7 @@ func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
 	if len(tps) == 0 {
 		return nil, fmt.Errorf("attach %s: no tracepoint matches %q: %w", fnName, tpRe, ErrTracepointNotFound)
 	}
-	links := make([]*Link, 0, len(tps))
-	for _, tp := range tps {
-		l, err := b.AttachTracepoint(tp, fnName)
-		if err != nil {
-			return nil, closeLinks(err, links)
-		}
-		links = append(links, l)
-	}
-	return links, nil
+	return attach.AttachAll(tps, false, false, func(tp string) (*Link, error) {
+		return b.AttachTracepoint(tp, fnName)
+	})
 }

@@ -1,14 +1,10 @@
 package bcc
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/gobcc/gobcc/internal/perfevent"
-	"github.com/gobcc/gobcc/internal/tracefs"
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
@@ -30,24 +26,15 @@ type UprobeOptions struct {
 	PID int
 }
 
-// uprobeConfig is UprobeOptions with the process normalised: pid -1 is
-// every process.
-type uprobeConfig struct {
-	addr   uint64
-	symOff uint64
-	pid    int
-}
-
-func uprobeOptions(call string, opts []UprobeOptions) (uprobeConfig, error) {
+// uprobeTarget is the call's arguments with the process normalised: pid
+// -1 is every process.
+func uprobeTarget(call, name, sym string, opts []UprobeOptions) (attach.UprobeTarget, error) {
 	o, err := attachOptions(call, opts)
-	if err != nil {
-		return uprobeConfig{}, err
+	t := attach.UprobeTarget{Name: name, Sym: sym, Addr: o.Addr, SymOff: o.SymOff, PID: o.PID}
+	if t.PID <= 0 {
+		t.PID = -1
 	}
-	c := uprobeConfig{addr: o.Addr, symOff: o.SymOff, pid: o.PID}
-	if c.pid <= 0 {
-		c.pid = -1
-	}
-	return c, nil
+	return t, err
 }
 
 // userResolver is the object's symbol resolver, or ErrClosed after Close
@@ -62,70 +49,28 @@ func (b *BPF) userResolver() (*usym.Resolver, error) {
 	return b.usyms.get(), nil
 }
 
-// resolvePID is the process whose maps and root a module name is
-// resolved in: 0 (this mount namespace) for a probe on every process,
-// as BCC's _check_path_symbol passes it to libbcc.
-func resolvePID(pid int) int {
-	if pid < 0 {
-		return 0
-	}
-	return pid
+// resolvePID is attach.ResolvePID, for usdt.go.
+func resolvePID(pid int) int { return attach.ResolvePID(pid) }
+
+// userFunctionsRegexp is attach.UserFunctionsRegexp, for helpers.go.
+func userFunctionsRegexp(symRe string) (*regexp.Regexp, error) {
+	return attach.UserFunctionsRegexp(symRe)
 }
 
-var probeRepl = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-
-// uprobeEventName is BCC's _get_uprobe_evname: the name a uprobe is known
-// by for detaching.
-func uprobeEventName(prefix, path string, offset uint64, pid int) string {
-	name := fmt.Sprintf("%s_%s_0x%x", prefix, probeRepl.ReplaceAllString(path, "_"), offset)
-	if pid != -1 {
-		name += fmt.Sprintf("_%d", pid)
-	}
-	return name
-}
-
-// resolveUprobe turns BCC's (name, sym, addr, pid, sym_off) into a file and
-// a file offset, as _check_path_symbol does through libbcc, but in Go. An
-// IFUNC symbol of a shared object resolves to the implementation that calls
-// reach, with a warning; where that fails, to its resolver, with a warning.
-func (b *BPF) resolveUprobe(name, sym string, c uprobeConfig) (string, uint64, error) {
-	if c.addr != 0 && sym != "" {
-		return "", 0, fmt.Errorf("uprobe on %s: give a symbol or UprobeOptions.Addr, not both", name)
-	}
-	if c.addr != 0 && c.symOff != 0 {
-		return "", 0, fmt.Errorf("uprobe on %s: UprobeOptions.SymOff does not apply with Addr", name)
-	}
-	if c.addr == 0 && sym == "" {
-		return "", 0, fmt.Errorf("uprobe on %s: give a symbol or UprobeOptions.Addr", name)
-	}
-	pid := resolvePID(c.pid)
+// resolveUprobe finds the file and file offset of t with b's resolver,
+// keeping the warning an IFUNC symbol gives.
+func (b *BPF) resolveUprobe(t attach.UprobeTarget) (string, uint64, error) {
 	r, err := b.userResolver()
 	if err != nil {
 		return "", 0, err
 	}
-	if c.addr != 0 {
-		path, off, err := r.ResolveAddress(pid, name, c.addr)
-		if err != nil {
-			return "", 0, fmt.Errorf("uprobe on %s: %w", name, err)
-		}
-		return path, off, nil
-	}
-	path, s, err := r.ResolveSymbol(pid, name, sym)
-	if err != nil {
-		return "", 0, fmt.Errorf("uprobe: could not determine address of symbol %s in %s: %w", sym, name, err)
-	}
-	if s.IFUNC {
-		impl, ierr := usym.ResolveIFUNC(path, sym)
+	path, off, warning, err := attach.ResolveUprobe(r, t)
+	if warning != "" {
 		b.mu.Lock()
-		if ierr == nil {
-			b.warnings = append(b.warnings, fmt.Sprintf("uprobe: %s in %s is an IFUNC; probing its implementation %s at file offset %#x, not its resolver", sym, path, impl.Name, impl.FileOffset))
-			s = impl
-		} else {
-			b.warnings = append(b.warnings, fmt.Sprintf("uprobe: %s in %s is an IFUNC and its implementation could not be found (%v); the probe is on the resolver, which runs once at load", sym, path, ierr))
-		}
+		b.warnings = append(b.warnings, warning)
 		b.mu.Unlock()
 	}
-	return path, s.FileOffset + c.symOff, nil
+	return path, off, err
 }
 
 // AttachUprobe attaches fnName, loaded as a Kprobe program, to symbol sym
@@ -163,57 +108,11 @@ func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOption
 // GetUserFunctions lists the function symbols of name (a path or library
 // name) that symRe matches at their start (BCC's get_user_functions).
 func GetUserFunctions(name, symRe string) ([]string, error) {
-	re, err := userFunctionsRegexp(symRe)
-	if err != nil {
-		return nil, err
-	}
-	syms, err := usym.FunctionSymbols(name, re)
-	if err != nil {
-		return nil, fmt.Errorf("uprobe: %w", err)
-	}
-	seen := make(map[string]bool)
-	var out []string
-	for _, s := range probeAddresses(syms) {
-		if !seen[s.Name] {
-			seen[s.Name] = true
-			out = append(out, s.Name)
-		}
-	}
-	return out, nil
-}
-
-// userFunctionsRegexp anchors symRe at the start of a name, as Python's
-// re.match in BCC's _get_user_functions_and_addresses does.
-func userFunctionsRegexp(symRe string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(`^(?:` + symRe + `)`)
-	if err != nil {
-		return nil, fmt.Errorf("symbol regexp: %w", err)
-	}
-	return re, nil
-}
-
-// probeAddresses keeps the first symbol at each address, as BCC's
-// _get_user_functions_and_addresses does (it probes each address once),
-// and drops those with no file offset a uprobe could use.
-func probeAddresses(syms []usym.SymbolAddress) []usym.SymbolAddress {
-	seen := make(map[uint64]bool)
-	var out []usym.SymbolAddress
-	for _, s := range syms {
-		if s.FileOffsetErr != nil || seen[s.Value] {
-			continue
-		}
-		seen[s.Value] = true
-		out = append(out, s)
-	}
-	return out
+	return attach.UserFunctions(name, symRe)
 }
 
 func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOptions) ([]*Link, error) {
-	c, err := uprobeOptions("AttachUprobeRe", opts)
-	if err != nil {
-		return nil, err
-	}
-	re, err := userFunctionsRegexp(symRe)
+	t, err := uprobeTarget("AttachUprobeRe", name, "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -221,133 +120,61 @@ func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []Uprobe
 	if err != nil {
 		return nil, err
 	}
-	path, all, err := r.FunctionSymbols(resolvePID(c.pid), name, re)
+	path, syms, err := attach.UprobeReTargets(r, name, symRe, t.PID)
 	if err != nil {
-		return nil, fmt.Errorf("uprobe: %w", err)
+		return nil, fmt.Errorf("attach %s: %w", fnName, err)
 	}
-	syms := probeAddresses(all)
-	if len(syms) == 0 {
-		return nil, fmt.Errorf("attach %s: no function of %s matches %q: %w", fnName, path, symRe, usym.ErrSymbolNotFound)
-	}
-	if err := checkProbeQuota(len(syms)); err != nil {
-		return nil, err
-	}
-	links := make([]*Link, 0, len(syms))
-	for _, s := range syms {
-		l, err := b.attachUprobeAt(path, s.FileOffset, fnName, c.pid, 0, ret)
-		if err != nil {
-			return nil, closeLinks(err, links)
-		}
-		links = append(links, l)
-	}
-	return links, nil
-}
-
-// closeLinks closes links attached by a call that failed with err, and
-// returns err joined with what closing them reported.
-func closeLinks(err error, links []*Link) error {
-	errs := []error{err}
-	for i := len(links) - 1; i >= 0; i-- {
-		errs = append(errs, links[i].Close())
-	}
-	return errors.Join(errs...)
+	return attach.AttachAll(syms, true, false, func(s usym.SymbolAddress) (*Link, error) {
+		return b.attachUprobeAt(path, s.FileOffset, fnName, t.PID, 0, ret)
+	})
 }
 
 func (b *BPF) attachUprobe(name, sym, fnName string, ret bool, opts []UprobeOptions) (*Link, error) {
-	c, err := uprobeOptions("Attach"+kindCall(uprobeKind(ret)), opts)
+	t, err := uprobeTarget("Attach"+attach.ProbeKind(true, ret).Call(), name, sym, opts)
 	if err != nil {
 		return nil, err
 	}
-	path, off, err := b.resolveUprobe(name, sym, c)
+	path, off, err := b.resolveUprobe(t)
 	if err != nil {
 		return nil, err
 	}
-	return b.attachUprobeAt(path, off, fnName, c.pid, 0, ret)
-}
-
-func uprobeKind(ret bool) LinkKind {
-	if ret {
-		return LinkUretprobe
-	}
-	return LinkUprobe
-}
-
-// uprobeOpener picks how to create a uprobe: the uprobe PMU (Linux
-// 4.17+), else tracefs uprobe_events.
-func uprobeOpener(path string, offset uint64, pid int, refCtrOff uint64, ret bool) (opener, error) {
-	// A uprobe for all processes is opened on one CPU and fires on every
-	// CPU; one for a process follows it on any CPU.
-	cpu := 0
-	if pid >= 0 {
-		cpu = -1
-	}
-	pmu, err := perfevent.PMUType("uprobe")
-	if err != nil || forceProbeEvents.Load() {
-		if !tracefs.ProbeEventsSupported("uprobe_events") {
-			return nil, uprobeSupport()
-		}
-		return withNoProcess(pid, probeEventsOpener{pid: pid, cpu: cpu, add: func() (*tracefs.ProbeEvent, error) {
-			return tracefs.AddUprobe(probeEventsGroup, probeEventName(), path, offset, refCtrOff, ret)
-		}}), nil
-	}
-	// ref_ctr_offset lives in config bits 32-63. BCC 0.26 passes garbage
-	// there (bcc#5236); 0 means no semaphore.
-	config := refCtrOff << 32
-	if ret {
-		config |= perfevent.RetprobeBit("uprobe")
-	}
-	return withNoProcess(pid, pmuProbeOpener{pmu: pmu, target: path, offset: offset, config: config, pid: pid, cpu: cpu}), nil
-}
-
-// withNoProcess names the process in ESRCH errors.
-func withNoProcess(pid int, o opener) opener {
-	return openerFunc(func(progFD int) (attachHandle, error) {
-		h, err := o.open(progFD)
-		if errors.Is(err, unix.ESRCH) {
-			return nil, fmt.Errorf("no process %d: %w", pid, err)
-		}
-		return h, err
-	})
+	return b.attachUprobeAt(path, off, fnName, t.PID, 0, ret)
 }
 
 // attachUprobeAt attaches a uprobe at a file offset. refCtrOff is the file
 // offset of a USDT semaphore the kernel counts while the probe exists, or 0.
 func (b *BPF) attachUprobeAt(path string, offset uint64, fnName string, pid int, refCtrOff uint64, ret bool) (*Link, error) {
-	kind, prefix := LinkUprobe, "p"
-	if ret {
-		kind, prefix = LinkUretprobe, "r"
-	}
-	evName := uprobeEventName(prefix, path, offset, pid)
-	op, err := uprobeOpener(path, offset, pid, refCtrOff, ret)
+	kind := attach.ProbeKind(true, ret)
+	evName := attach.UprobeEventName(ret, path, offset, pid)
+	open, err := attach.UprobeOpener(path, offset, pid, refCtrOff, ret)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %s: %w", fnName, evName, err)
 	}
-	return b.attach(attachRequest{
-		kind: kind, target: evName, fn: fnName, progType: Kprobe,
-		dup: dupTarget, what: fmt.Sprintf("%s %s (%s+%#x)", kind, evName, path, offset), opener: op,
-	})
+	return b.attach(attach.Request{Kind: kind, Target: evName, Fn: fnName, Dup: attach.DupTarget,
+		What: fmt.Sprintf("%s %s (%s+%#x)", kind, evName, path, offset), Open: open}, Kprobe, 0, nil)
 }
 
 // DetachUprobe detaches the uprobe AttachUprobe made with the same name,
 // sym and options (BCC's detach_uprobe(name=, sym=, addr=, pid=,
 // sym_off=)).
 func (b *BPF) DetachUprobe(name, sym string, opts ...UprobeOptions) error {
-	return b.detachUprobe(name, sym, "p", LinkUprobe, opts)
+	return b.detachUprobe(name, sym, false, opts)
 }
 
 // DetachUretprobe detaches a uretprobe (BCC's detach_uretprobe).
 func (b *BPF) DetachUretprobe(name, sym string, opts ...UprobeOptions) error {
-	return b.detachUprobe(name, sym, "r", LinkUretprobe, opts)
+	return b.detachUprobe(name, sym, true, opts)
 }
 
-func (b *BPF) detachUprobe(name, sym, prefix string, kind LinkKind, opts []UprobeOptions) error {
-	c, err := uprobeOptions("Detach"+kindCall(kind), opts)
+func (b *BPF) detachUprobe(name, sym string, ret bool, opts []UprobeOptions) error {
+	kind := attach.ProbeKind(true, ret)
+	t, err := uprobeTarget("Detach"+kind.Call(), name, sym, opts)
 	if err != nil {
 		return err
 	}
-	path, off, err := b.resolveUprobe(name, sym, c)
+	path, off, err := b.resolveUprobe(t)
 	if err != nil {
 		return err
 	}
-	return b.detach(kind, uprobeEventName(prefix, path, off, c.pid), nil)
+	return b.detach(LinkKind(kind), attach.UprobeEventName(ret, path, off, t.PID), nil)
 }

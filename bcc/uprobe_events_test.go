@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -23,7 +24,7 @@ func gobccProbeEvents(t *testing.T) []string {
 	}
 	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(line, probeEventsGroup+"/p"+strconv.Itoa(os.Getpid())+"_") {
+		if strings.Contains(line, attach.ProbeEventsGroup+"/p"+strconv.Itoa(os.Getpid())+"_") {
 			out = append(out, line)
 		}
 	}
@@ -39,8 +40,8 @@ func TestUprobeThroughUprobeEvents(t *testing.T) {
 		testutil.RequireKernel(t, "no uprobe_events in tracefs")
 		return
 	}
-	forceProbeEvents.Store(true)
-	t.Cleanup(func() { forceProbeEvents.Store(false) })
+	attach.ForceProbeEvents.Store(true)
+	t.Cleanup(func() { attach.ForceProbeEvents.Store(false) })
 	bins := buildUprobeTargets(t)
 	b, err := New(Options{Text: uprobeCountProg})
 	if err != nil {

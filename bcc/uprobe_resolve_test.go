@@ -31,12 +31,10 @@ func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 	if _, err := b.AttachUprobeRe(bins.pie, "gobcc_tar", "on_return", UprobeOptions{PID: pid}); err != nil {
 		t.Fatal(err)
 	}
-	b.mu.Lock()
 	var targets []string
-	for _, a := range b.attached {
-		targets = append(targets, a.target)
+	for _, a := range b.Links() {
+		targets = append(targets, a.Target())
 	}
-	b.mu.Unlock()
 	root := fmt.Sprintf("_proc_%d_root_", pid)
 	if len(targets) != 2 {
 		t.Fatalf("attachments %q, want 2", targets)

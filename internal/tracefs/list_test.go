@@ -1,4 +1,4 @@
-package bcc
+package tracefs
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
 )
 
 // The kernel's list is unreadable here (lockdown), so the parsing is
@@ -16,17 +18,17 @@ func TestKernelFunctionsFrom(t *testing.T) {
 	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := kernelFunctionsFrom(file, "vfs_*")
+	got, err := KernelFunctionsFrom(file, "vfs_*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"vfs_iter_read", "vfs_read", "vfs_write"}; !slices.Equal(got, want) {
 		t.Errorf("vfs_*: %v, want %v", got, want)
 	}
-	if _, err := kernelFunctionsFrom(file, "["); err == nil {
+	if _, err := KernelFunctionsFrom(file, "["); err == nil {
 		t.Error("bad pattern: want an error")
 	}
-	if _, err := kernelFunctionsFrom(filepath.Join(t.TempDir(), "none"), "*"); !errors.Is(err, ErrNotSupported) {
+	if _, err := KernelFunctionsFrom(filepath.Join(t.TempDir(), "none"), "*"); !errors.Is(err, bpfsys.ErrNotSupported) {
 		t.Errorf("no file: want ErrNotSupported, got %v", err)
 	}
 }
@@ -43,7 +45,7 @@ format:
 	field:const char * name;	offset:32;	size:8;	signed:0;
 	field:unsigned long long ts;	offset:40;	size:8;	signed:0;
 `
-	got := parseTracepointFormat(format)
+	got := ParseFormat(format)
 	var decls []string
 	for _, f := range got {
 		decls = append(decls, f.String())
@@ -54,5 +56,32 @@ format:
 	}
 	if got[1].Offset != 12 || got[1].Size != 16 || got[0].Decl != "__data_loc char[] filename" {
 		t.Errorf("layout: %+v", got)
+	}
+}
+
+// Listing a synthetic tracefs: globs on either part, ftrace's own events
+// (no "enable") left out, a malformed glob refused.
+func TestListTracepointsAt(t *testing.T) {
+	dir := t.TempDir()
+	for _, ev := range []string{"sched/sched_switch", "sched/sched_wakeup", "syscalls/sys_enter_openat", "ftrace/function"} {
+		os.MkdirAll(filepath.Join(dir, "events", ev), 0o755)
+		if ev != "ftrace/function" {
+			os.WriteFile(filepath.Join(dir, "events", ev, "enable"), []byte("0\n"), 0o644)
+		}
+	}
+	for pattern, want := range map[string][]string{
+		"sched:*":         {"sched:sched_switch", "sched:sched_wakeup"},
+		"*:sys_enter_*":   {"syscalls:sys_enter_openat"},
+		"sched_w*":        {"sched:sched_wakeup"},
+		"":                {"sched:sched_switch", "sched:sched_wakeup", "syscalls:sys_enter_openat"},
+		"ftrace:function": nil,
+	} {
+		got, err := listTracepointsAt(dir, pattern)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: %v, %v; want %v", pattern, got, err, want)
+		}
+	}
+	if _, err := listTracepointsAt(dir, "["); err == nil {
+		t.Error("bad pattern: want an error")
 	}
 }
