@@ -84,7 +84,7 @@ func Run(g Options, emit func(Finding)) {
 		features[f.Name] = f
 	}
 	for _, c := range doctorFeatures[:2] {
-		emit(c.Finding(features))
+		emit(c.finding(features))
 	}
 	if root.Status == StatusFail {
 		emit(Finding{Check: "probes", Status: StatusWarn, Detail: "skipped the kernel probes: they need privileges", Advice: "run gobcc doctor as root"})
@@ -94,7 +94,7 @@ func Run(g Options, emit func(Finding)) {
 		emit(f)
 	}
 	for _, c := range doctorFeatures[2:] {
-		emit(c.Finding(features))
+		emit(c.finding(features))
 	}
 	emit(checkKptrRestrict())
 }
@@ -121,7 +121,7 @@ var doctorFeatures = []featureCheck{
 	{"ring buffer", "ring buffer", StatusWarn, "BPF_RINGBUF_OUTPUT needs Linux 5.8; use BPF_PERF_OUTPUT"},
 }
 
-func (c featureCheck) Finding(features map[string]bcc.Feature) Finding {
+func (c featureCheck) finding(features map[string]bcc.Feature) Finding {
 	f, ok := features[c.feature]
 	switch {
 	case !ok:
