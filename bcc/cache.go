@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gobcc/gobcc/debugflags"
@@ -60,7 +57,7 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	quoted, err := cache.QuotedIncludeStamps(in.req.Text, quoteDirs(in.req.CFlags))
+	quoted, err := cache.QuotedIncludeStamps(in.req.Text, cache.QuoteDirs(in.req.CFlags))
 	if err != nil {
 		return "", err
 	}
@@ -73,56 +70,18 @@ func cacheKey(in compileInputs, headers string) (string, error) {
 		strings.Join(in.req.CFlags, "\x00"), stamps, quoted), nil
 }
 
-// quoteDirs lists the -iquote directories of flags, in order.
-func quoteDirs(flags []string) []string {
-	var dirs []string
-	for i, f := range flags {
-		switch {
-		case f == "-iquote" && i+1 < len(flags):
-			dirs = append(dirs, flags[i+1])
-		case strings.HasPrefix(f, "-iquote") && f != "-iquote":
-			dirs = append(dirs, strings.TrimPrefix(f, "-iquote"))
-		}
-	}
-	return dirs
-}
-
-// sharedTableMarkers are the BCC macros whose tables live outside the
-// program (pinned in bpffs, shared between programs of a process): a
-// compiled object would create them afresh instead of opening them.
-var sharedTableMarkers = []string{"BPF_TABLE_PINNED", "BPF_TABLE_SHARED", "BPF_TABLE_PUBLIC", `BPF_TABLE("extern"`}
-
 // storable says why a program's compiled form cannot stand alone.
 func storable(text string) error {
-	for _, m := range sharedTableMarkers {
-		if strings.Contains(text, m) {
-			return fmt.Errorf("%w: the program uses %s tables, which an object cannot open", ErrNotSupported, strings.TrimSuffix(m, `("extern"`))
-		}
+	if m := cache.SharedTables(text); m != "" {
+		return fmt.Errorf("%w: the program uses %s tables, which an object cannot open", ErrNotSupported, m)
 	}
 	return nil
 }
 
-// headerIdentity names the kernel header tree a compile uses. A tree
-// generated from BTF lives in a directory named by the hash of everything
-// it was made from (internal/kheaders), so its path is its identity; the
-// installed headers (kernelSource "") are named by the running release,
-// where /lib/modules/RELEASE/build leads, and that tree's stamps.
+// headerIdentity names the kernel header tree a compile uses
+// (cache.HeaderIdentity).
 func headerIdentity(kernelSource string) string {
-	release := kernelRelease()
-	id := release + "\x00" + kernelSource + "\x00" + os.Getenv("BCC_KERNEL_SOURCE")
-	if kernelSource != "" {
-		return id
-	}
-	build := "/lib/modules/" + release + "/build"
-	if target, err := filepath.EvalSymlinks(build); err == nil {
-		id += "\x00" + target
-	}
-	for _, p := range []string{build + "/include/generated/autoconf.h", build + "/.config", build + "/include/config/kernel.release"} {
-		if fi, err := os.Stat(p); err == nil {
-			id += fmt.Sprintf("\x00%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
-		}
-	}
-	return id
+	return cache.HeaderIdentity(kernelRelease(), kernelSource, os.Getenv("BCC_KERNEL_SOURCE"))
 }
 
 // openSession gives New a compiled program: from opts' object, from the
@@ -216,27 +175,11 @@ func objectSession(opts Options) (compiler.Session, error) {
 // writable by group or others (anyone who could write it could make this
 // process load their code into the kernel).
 func ReadObjectFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	data, err := bpfobj.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadObject, path)
-	case fi.Mode().Perm()&0o022 != 0:
-		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %v); chmod go-w it", ErrBadObject, path, fi.Mode().Perm())
-	case st == nil || (st.Uid != 0 && int(st.Uid) != os.Geteuid()):
-		return nil, fmt.Errorf("%w: %s is owned by uid %d, neither root nor this user", ErrBadObject, path, st.Uid)
-	case fi.Size() > bpfobj.MaxObjectSize:
-		return nil, fmt.Errorf("%w: %s: %d bytes", ErrBadObject, path, fi.Size())
-	}
-	return io.ReadAll(f)
+	return data, nil
 }
 
 // CacheEntry is one compiled program in the compile cache.

@@ -1,14 +1,11 @@
 package bcc
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/gobcc/gobcc/internal/compiler"
+	"github.com/gobcc/gobcc/internal/kallsyms"
+	"github.com/gobcc/gobcc/internal/memlock"
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
@@ -109,67 +106,11 @@ func GetUserAddresses(name, symRe string) ([]uint64, error) {
 // support_raw_tracepoint_in_module decides: the kernel symbol
 // bpf_trace_modules exists.
 func SupportRawTracepointInModule() (bool, error) {
-	return kallsymsHas("/proc/kallsyms", "bpf_trace_modules")
+	return kallsyms.Has("/proc/kallsyms", "bpf_trace_modules")
 }
 
-func kallsymsHas(path, sym string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("kernel symbols: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "addr type name\t[module]"
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 3 && fields[2] == sym {
-			return true, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return false, fmt.Errorf("kernel symbols: %w", err)
-	}
-	return false, nil
-}
-
-// memlockOps is what RaiseMemlockLimit needs from the system, replaced in
-// tests.
-type memlockOps struct {
-	release func() (string, error)
-	get     func() (unix.Rlimit, error)
-	set     func(unix.Rlimit) error
-}
-
-var systemMemlock = memlockOps{
-	release: func() (string, error) {
-		var u unix.Utsname
-		if err := unix.Uname(&u); err != nil {
-			return "", err
-		}
-		return unix.ByteSliceToString(u.Release[:]), nil
-	},
-	get: func() (unix.Rlimit, error) {
-		var r unix.Rlimit
-		err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &r)
-		return r, err
-	},
-	set: func(r unix.Rlimit) error { return unix.Setrlimit(unix.RLIMIT_MEMLOCK, &r) },
-}
-
-// chargesMemlock reports whether a kernel release charges BPF maps and
-// programs to RLIMIT_MEMLOCK: before 5.11, which moved the accounting to
-// memory cgroups.
-func chargesMemlock(release string) bool {
-	major, rest, _ := strings.Cut(release, ".")
-	minorStr, _, _ := strings.Cut(rest, ".")
-	minorStr = strings.TrimRightFunc(minorStr, func(r rune) bool { return r < '0' || r > '9' })
-	maj, err1 := strconv.Atoi(major)
-	mnr, err2 := strconv.Atoi(minorStr)
-	if err1 != nil || err2 != nil {
-		return true // unknown: raising is harmless
-	}
-	return maj < 5 || maj == 5 && mnr < 11
-}
+// systemMemlock is what RaiseMemlockLimit acts on, replaced in tests.
+var systemMemlock = memlock.System
 
 // RaiseMemlockLimit raises RLIMIT_MEMLOCK to unlimited when the running
 // kernel charges BPF memory to it (before 5.11), as BCC does for every
@@ -179,29 +120,7 @@ func chargesMemlock(release string) bool {
 // New calls it before compiling, so the compile helper inherits the
 // limit; when it fails (no CAP_SYS_RESOURCE) New goes on and adds a
 // warning (Warnings): the maps may still fit.
-func RaiseMemlockLimit() (bool, error) { return raiseMemlock(systemMemlock) }
-
-func raiseMemlock(ops memlockOps) (bool, error) {
-	release, err := ops.release()
-	if err != nil {
-		return false, fmt.Errorf("memlock limit: kernel release: %w", err)
-	}
-	if !chargesMemlock(release) {
-		return false, nil
-	}
-	cur, err := ops.get()
-	if err != nil {
-		return false, fmt.Errorf("memlock limit: getrlimit: %w", err)
-	}
-	if cur.Cur == unix.RLIM_INFINITY && cur.Max == unix.RLIM_INFINITY {
-		return false, nil
-	}
-	inf := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
-	if err := ops.set(inf); err != nil {
-		return false, fmt.Errorf("memlock limit: kernel %s charges BPF maps to RLIMIT_MEMLOCK (%d bytes) and setrlimit(RLIMIT_MEMLOCK, RLIM_INFINITY) failed (needs CAP_SYS_RESOURCE): %w", release, cur.Cur, err)
-	}
-	return true, nil
-}
+func RaiseMemlockLimit() (bool, error) { return memlock.Raise(systemMemlock) }
 
 // memlockWarnings is what New records of RaiseMemlockLimit.
 func memlockWarnings() []string {
@@ -211,36 +130,11 @@ func memlockWarnings() []string {
 	return nil
 }
 
-// autoIncludes is BCC's BPF._auto_includes, in its order.
-var autoIncludes = []struct {
-	header   string
-	keywords []string
-}{
-	{"linux/time.h", []string{"time"}},
-	{"linux/fs.h", []string{"fs", "file"}},
-	{"linux/blkdev.h", []string{"bio", "request"}},
-	{"linux/slab.h", []string{"alloc"}},
-	{"linux/netdevice.h", []string{"sk_buff", "net_device"}},
-}
-
 // GenerateAutoIncludes returns the #include lines BCC's
 // generate_auto_includes derives from the words of a program (tools such
 // as trace and argdist build programs from user expressions): a header
 // is included when one of its keywords occurs within a word, e.g. "bio"
 // in "struct bio *b" brings "#include <linux/blkdev.h>\n".
 func GenerateAutoIncludes(programWords []string) string {
-	var b strings.Builder
-	for _, inc := range autoIncludes {
-		line := "#include <" + inc.header + ">\n"
-	keywords:
-		for _, kw := range inc.keywords {
-			for _, w := range programWords {
-				if strings.Contains(w, kw) && !strings.Contains(b.String(), line) {
-					b.WriteString(line)
-					break keywords
-				}
-			}
-		}
-	}
-	return b.String()
+	return compiler.AutoIncludes(programWords)
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/internal/memlock"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/usym/usymtest"
 )
@@ -293,57 +294,6 @@ func TestDisassembleInsnsLddwConstant(t *testing.T) {
 	}
 }
 
-func TestRaiseMemlock(t *testing.T) {
-	low := unix.Rlimit{Cur: 64 << 10, Max: 64 << 10}
-	fake := func(release string, cur unix.Rlimit, setErr error) (memlockOps, *int) {
-		sets := new(int)
-		return memlockOps{
-			release: func() (string, error) { return release, nil },
-			get:     func() (unix.Rlimit, error) { return cur, nil },
-			set: func(r unix.Rlimit) error {
-				*sets++
-				if r.Cur != unix.RLIM_INFINITY || r.Max != unix.RLIM_INFINITY {
-					t.Errorf("set %+v, want infinity", r)
-				}
-				return setErr
-			},
-		}, sets
-	}
-	// 5.10 charges maps to RLIMIT_MEMLOCK: raised, as BCC does.
-	ops, sets := fake("5.10.0-28-amd64", low, nil)
-	if raised, err := raiseMemlock(ops); !raised || err != nil || *sets != 1 {
-		t.Errorf("5.10: raised=%v err=%v sets=%d, want raised once", raised, err, *sets)
-	}
-	// 5.11 and later account to memory cgroups: not touched.
-	for _, rel := range []string{"5.11.0", "6.18.0-1-amd64", "6.1.0-rc1"} {
-		ops, sets := fake(rel, low, nil)
-		if raised, err := raiseMemlock(ops); raised || err != nil || *sets != 0 {
-			t.Errorf("%s: raised=%v err=%v sets=%d, want untouched", rel, raised, err, *sets)
-		}
-	}
-	// Already unlimited: nothing to do.
-	ops, sets = fake("4.19.0", unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}, nil)
-	if raised, err := raiseMemlock(ops); raised || err != nil || *sets != 0 {
-		t.Errorf("4.19 unlimited: raised=%v err=%v sets=%d", raised, err, *sets)
-	}
-	// Refused (no CAP_SYS_RESOURCE): an error that keeps the errno.
-	ops, _ = fake("4.19.0", low, unix.EPERM)
-	raised, err := raiseMemlock(ops)
-	if raised || !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "RLIMIT_MEMLOCK") {
-		t.Errorf("refused: raised=%v err=%v, want EPERM naming RLIMIT_MEMLOCK", raised, err)
-	}
-	// On this kernel (6.18) the real call changes nothing.
-	var before, after unix.Rlimit
-	unix.Getrlimit(unix.RLIMIT_MEMLOCK, &before)
-	if raised, err := RaiseMemlockLimit(); raised || err != nil {
-		t.Errorf("RaiseMemlockLimit here: %v, %v; want a no-op", raised, err)
-	}
-	unix.Getrlimit(unix.RLIMIT_MEMLOCK, &after)
-	if before != after {
-		t.Errorf("RLIMIT_MEMLOCK changed: %+v -> %+v", before, after)
-	}
-}
-
 func TestGenerateAutoIncludesMatchesBCC(t *testing.T) {
 	words := []string{"struct", "bio", "*b;", "u64", "ts", "=", "bpf_ktime_get_ns();", "skb->len", "kmalloc", "filename"}
 	out, err := exec.Command(usymtest.Python, "-c",
@@ -369,10 +319,10 @@ func TestNewWarnsWhenMemlockRaiseFails(t *testing.T) {
 	saved := systemMemlock
 	defer func() { systemMemlock = saved }()
 	sets := 0
-	systemMemlock = memlockOps{
-		release: func() (string, error) { return "5.4.0-old", nil },
-		get:     func() (unix.Rlimit, error) { return unix.Rlimit{Cur: 8 << 20, Max: 8 << 20}, nil },
-		set:     func(unix.Rlimit) error { sets++; return unix.EPERM },
+	systemMemlock = memlock.Ops{
+		Release: func() (string, error) { return "5.4.0-old", nil },
+		Get:     func() (unix.Rlimit, error) { return unix.Rlimit{Cur: 8 << 20, Max: 8 << 20}, nil },
+		Set:     func(unix.Rlimit) error { sets++; return unix.EPERM },
 	}
 	b, err := New(Options{Text: `BPF_ARRAY(a, u64, 1);`})
 	if err != nil {

@@ -3,6 +3,8 @@ package bcc
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
 )
 
 // ProgType is a BPF program type (the kernel's enum bpf_prog_type). The
@@ -36,19 +38,9 @@ const (
 	LSM                   ProgType = 29
 )
 
-var progTypeNames = map[ProgType]string{
-	SocketFilter: "socket_filter", Kprobe: "kprobe", SchedCLS: "sched_cls", SchedACT: "sched_act",
-	Tracepoint: "tracepoint", XDP: "xdp", PerfEvent: "perf_event", CgroupSKB: "cgroup_skb",
-	CgroupSock: "cgroup_sock", LWTIn: "lwt_in", LWTOut: "lwt_out", LWTXmit: "lwt_xmit",
-	SockOps: "sock_ops", SKSKB: "sk_skb", CgroupDevice: "cgroup_device", SKMsg: "sk_msg",
-	RawTracepoint: "raw_tracepoint", CgroupSockAddr: "cgroup_sock_addr", CgroupSysctl: "cgroup_sysctl",
-	RawTracepointWritable: "raw_tracepoint_writable", CgroupSockopt: "cgroup_sockopt",
-	Tracing: "tracing", LSM: "lsm",
-}
-
 // String returns the kernel's lower-case name for the type.
 func (t ProgType) String() string {
-	if s, ok := progTypeNames[t]; ok {
+	if s, ok := bpfsys.ProgTypeName(uint32(t)); ok {
 		return s
 	}
 	return fmt.Sprintf("prog_type(%d)", int(t))
@@ -57,11 +49,8 @@ func (t ProgType) String() string {
 // ParseProgType reads a program type name as String prints it (also
 // accepting BCC Python's upper-case constants such as "TRACEPOINT").
 func ParseProgType(s string) (ProgType, error) {
-	want := strings.ToLower(strings.ReplaceAll(s, "-", "_"))
-	for t, n := range progTypeNames {
-		if n == want {
-			return t, nil
-		}
+	if t, ok := bpfsys.ProgTypeByName(strings.ToLower(strings.ReplaceAll(s, "-", "_"))); ok {
+		return ProgType(t), nil
 	}
 	return 0, fmt.Errorf("unknown program type %q", s)
 }
@@ -114,37 +103,16 @@ const (
 	MapTaskStorage         MapType = 29
 )
 
-var mapTypeNames = map[MapType]string{
-	MapHash: "hash", MapArray: "array", MapProgArray: "prog_array", MapPerfEventArray: "perf_event_array",
-	MapPercpuHash: "percpu_hash", MapPercpuArray: "percpu_array", MapStackTrace: "stack_trace",
-	MapCgroupArray: "cgroup_array", MapLRUHash: "lru_hash", MapLRUPercpuHash: "lru_percpu_hash",
-	MapLPMTrie: "lpm_trie", MapArrayOfMaps: "array_of_maps", MapHashOfMaps: "hash_of_maps",
-	MapDevmap: "devmap", MapSockmap: "sockmap", MapCpumap: "cpumap", MapXskmap: "xskmap",
-	MapSockhash: "sockhash", MapCgroupStorage: "cgroup_storage", MapReuseportSockarray: "reuseport_sockarray",
-	MapPercpuCgroupStorage: "percpu_cgroup_storage", MapQueue: "queue", MapStack: "stack",
-	MapSkStorage: "sk_storage", MapDevmapHash: "devmap_hash", MapStructOps: "struct_ops",
-	MapRingbuf: "ringbuf", MapInodeStorage: "inode_storage", MapTaskStorage: "task_storage",
-}
-
 // String returns the kernel's lower-case name for the map type.
 func (t MapType) String() string {
-	if s, ok := mapTypeNames[t]; ok {
+	if s, ok := bpfsys.MapTypeName(uint32(t)); ok {
 		return s
 	}
 	return fmt.Sprintf("map_type(%d)", int(t))
 }
 
 // PerCPU reports whether the map keeps one value per possible CPU.
-func (t MapType) PerCPU() bool {
-	return t == MapPercpuHash || t == MapPercpuArray || t == MapLRUPercpuHash || t == MapPercpuCgroupStorage
-}
+func (t MapType) PerCPU() bool { return bpfsys.IsPerCPU(uint32(t)) }
 
 // IsArray reports whether keys are the indexes 0..MaxEntries-1.
-func (t MapType) IsArray() bool {
-	switch t {
-	case MapArray, MapPercpuArray, MapProgArray, MapPerfEventArray, MapCgroupArray, MapArrayOfMaps,
-		MapDevmap, MapCpumap, MapXskmap, MapSockmap:
-		return true
-	}
-	return false
-}
+func (t MapType) IsArray() bool { return bpfsys.IsArrayMap(uint32(t)) }

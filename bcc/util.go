@@ -1,20 +1,16 @@
 package bcc
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/kbtf"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // MonotonicTime returns CLOCK_MONOTONIC in nanoseconds, the clock of the
@@ -50,38 +46,11 @@ func FindExe(name string) (string, error) {
 // Without kernel BTF the error wraps ErrNotSupported; an unknown struct is
 // an error too (BCC returns -1 for both).
 func KernelStructHasField(structName, fieldName string) (bool, error) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return false, fmt.Errorf("%w: kernel BTF: %w", ErrNotSupported, err)
+	has, err := kbtf.StructHasField(structName, fieldName)
+	if errors.Is(err, kbtf.ErrNoKernelBTF) {
+		return false, fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
-	var st *btf.Struct
-	if err := spec.TypeByName(structName, &st); err != nil {
-		return false, fmt.Errorf("struct %s: %w", structName, err)
-	}
-	return hasMember(st.Members, fieldName), nil
-}
-
-// hasMember looks through anonymous structs and unions too: C reaches
-// their members by name as if they were the outer struct's.
-func hasMember(members []btf.Member, name string) bool {
-	for _, m := range members {
-		if m.Name == name {
-			return true
-		}
-		if m.Name == "" {
-			switch t := btf.UnderlyingType(m.Type).(type) {
-			case *btf.Struct:
-				if hasMember(t.Members, name) {
-					return true
-				}
-			case *btf.Union:
-				if hasMember(t.Members, name) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return has, err
 }
 
 // Languages are the runtimes DetectLanguage knows, in the order it tries
@@ -94,7 +63,7 @@ var Languages = []string{"java", "node", "perl", "php", "python", "ruby", "tcl"}
 // maps a libc. It returns "" when the guess is not among candidates (all
 // Languages and "c" when candidates is nil).
 func DetectLanguage(candidates []string, pid int) (string, error) {
-	lang, err := detectLanguage(pid)
+	lang, err := usym.DetectLanguage(pid, Languages)
 	if err != nil {
 		return "", err
 	}
@@ -102,44 +71,4 @@ func DetectLanguage(candidates []string, pid int) (string, error) {
 		return "", nil
 	}
 	return lang, nil
-}
-
-func detectLanguage(pid int) (string, error) {
-	proc := "/proc/" + strconv.Itoa(pid)
-	if exe, err := filepath.EvalSymlinks(proc + "/exe"); err == nil {
-		for _, l := range Languages {
-			if strings.Contains(exe, l) {
-				return l, nil
-			}
-		}
-	}
-	f, err := os.Open(proc + "/maps")
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("detect language of pid %d: no such process", pid)
-		}
-		return "", fmt.Errorf("detect language: %w", err)
-	}
-	defer f.Close()
-	libc := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 {
-			continue
-		}
-		path := fields[5]
-		for _, l := range Languages {
-			if strings.Contains(path, "/lib"+l) {
-				return l, nil
-			}
-		}
-		if i := strings.Index(path, "libc"); i >= 0 && len(path) > i+4 && (path[i+4] == '-' || path[i+4] == '.') {
-			libc = true
-		}
-	}
-	if libc {
-		return "c", nil
-	}
-	return "", nil
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cachelist"
 )
 
 func newCacheCommand(g *globalOptions) *cobra.Command {
@@ -35,21 +34,7 @@ warning and recompiled.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			var total int64
-			for _, e := range entries {
-				total += e.Size
-				if g.json() {
-					line, _ := json.Marshal(map[string]any{"type": "cache_entry", "key": e.Key, "size": e.Size, "last_used": e.LastUsed.Format(time.RFC3339)})
-					fmt.Fprintf(w, "%s\n", line)
-					continue
-				}
-				fmt.Fprintf(w, "%s  %8d  %s\n", e.Key[:16], e.Size, e.LastUsed.Format(time.DateTime))
-			}
-			if !g.json() {
-				fmt.Fprintf(w, "%d entries, %d bytes in %s\n", len(entries), total, bcc.CacheDir())
-			}
-			return nil
+			return cachelist.Write(cmd.OutOrStdout(), entries, bcc.CacheDir(), g.json())
 		},
 	})
 	cmd.AddCommand(&cobra.Command{

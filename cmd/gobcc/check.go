@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 	"github.com/gobcc/gobcc/debugflags"
 )
 
@@ -150,7 +151,7 @@ func checkProgram(cmd *cobra.Command, g *globalOptions, prog string, overrides m
 			worst = max(worst, exitCode(err))
 		}
 		if g.json() {
-			if err := writeJSON(w, res); err != nil {
+			if err := cli.WriteJSON(w, res); err != nil {
 				return err
 			}
 			continue

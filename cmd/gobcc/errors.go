@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
 // Exit statuses; exitCodesHelp documents them.
@@ -26,7 +27,7 @@ const (
 const verifierTailLines = 12
 
 // errUsage marks command-line mistakes (exit status 2).
-var errUsage = errors.New("usage error")
+var errUsage = cli.ErrUsage
 
 // errSilent marks a failure already reported on stdout or stderr (check's
 // rejected functions), which needs only its exit status.
@@ -34,9 +35,7 @@ type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func usageErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %w", errUsage, fmt.Errorf(format, args...))
-}
+func usageErrorf(format string, args ...any) error { return cli.UsageErrorf(format, args...) }
 
 // exitCode maps an error to the documented exit status.
 func exitCode(err error) int {

@@ -451,26 +451,3 @@ func TestRunEventFlagErrors(t *testing.T) {
 		t.Errorf("--columns on a program without events: status %d, stderr %q", r.code, r.stderr)
 	}
 }
-
-func TestEventFormatParse(t *testing.T) {
-	l, err := parseEventFormat("a{x}b{y:-4}{{c}}{z:3}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sb strings.Builder
-	l.format(&sb, func(f string) string { return f + f })
-	if got, want := sb.String(), "axxbyy  {c} zz"; got != want {
-		t.Errorf("format: %q, want %q", got, want)
-	}
-	for _, bad := range []string{"{x", "x}", "{}", "{x:y}", "plain"} {
-		if _, err := parseEventFormat(bad); err == nil {
-			t.Errorf("parseEventFormat(%q) succeeded", bad)
-		}
-	}
-	if got := quoteIfNeeded("a b"); got != `"a b"` {
-		t.Errorf("quoteIfNeeded: %s", got)
-	}
-	if got := quoteIfNeeded("bash"); got != "bash" {
-		t.Errorf("quoteIfNeeded: %s", got)
-	}
-}

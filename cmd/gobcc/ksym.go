@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
 type jsonKsym struct {
@@ -56,7 +57,7 @@ kernel.kptr_restrict=0). Exit status 1 if any did not resolve.
 					missing++
 				}
 				if g.json() {
-					if err := writeJSON(w, jsonKsym{Type: "ksym", Address: fmt.Sprintf("0x%x", addr), Symbol: sym, Found: found}); err != nil {
+					if err := cli.WriteJSON(w, jsonKsym{Type: "ksym", Address: fmt.Sprintf("0x%x", addr), Symbol: sym, Found: found}); err != nil {
 						return err
 					}
 					continue
@@ -74,7 +75,7 @@ kernel.kptr_restrict=0). Exit status 1 if any did not resolve.
 					if found {
 						a = fmt.Sprintf("0x%x", addr)
 					}
-					if err := writeJSON(w, jsonKsym{Type: "ksym", Address: a, Symbol: name, Found: found}); err != nil {
+					if err := cli.WriteJSON(w, jsonKsym{Type: "ksym", Address: a, Symbol: name, Found: found}); err != nil {
 						return err
 					}
 					continue

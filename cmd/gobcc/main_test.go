@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobcc/gobcc/cmd/gobcc/doctor"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
@@ -447,9 +448,9 @@ func TestDoctorReportsKprobes(t *testing.T) {
 	if !ok {
 		t.Fatalf("no kprobes check:\n%s", r.stdout)
 	}
-	wantStatus := statusOK
+	wantStatus := doctor.StatusOK
 	if pmuErr != nil && eventsErr != nil {
-		wantStatus = statusFail
+		wantStatus = doctor.StatusFail
 	}
 	if kprobes["status"] != wantStatus {
 		t.Errorf("kprobes: %v, want status %s", kprobes, wantStatus)
@@ -476,7 +477,7 @@ func TestDoctorComparesStructOffsets(t *testing.T) {
 		if !strings.Contains(detail, "task_struct.pid") {
 			t.Fatalf("struct offsets: %v", o)
 		}
-		if o["status"] == statusFail && !regexp.MustCompile(`task_struct\.pid \d+ in the .* headers, \d+ in the kernel`).MatchString(detail) {
+		if o["status"] == doctor.StatusFail && !regexp.MustCompile(`task_struct\.pid \d+ in the .* headers, \d+ in the kernel`).MatchString(detail) {
 			t.Errorf("a mismatch must give both offsets: %s", detail)
 		}
 		return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math/big"
 	"math/bits"
 	"regexp"
 	"strings"
@@ -31,6 +32,21 @@ func TestRunKeyedHistogramText(t *testing.T) {
 	if !strings.Contains(r.stdout, "     value               : count     distribution") {
 		t.Fatalf("no print_log2_hist header:\n%s", r.stdout)
 	}
+}
+
+// jsonHist is the histogram line of run -o json, as a script reads it.
+type jsonHist struct {
+	Type     string `json:"type"`
+	Table    string `json:"table"`
+	Kind     string `json:"kind"`
+	Sections []struct {
+		Bucket  string `json:"bucket"`
+		Buckets []struct {
+			Low   uint64   `json:"low"`
+			High  uint64   `json:"high"`
+			Count *big.Int `json:"count"`
+		} `json:"buckets"`
+	} `json:"sections"`
 }
 
 func TestRunKeyedHistogramJSON(t *testing.T) {

@@ -15,18 +15,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/cmd/gobcc/eventprint"
+	"github.com/gobcc/gobcc/cmd/gobcc/tableprint"
 )
 
 type runOptions struct {
 	interval time.Duration
 	duration time.Duration
-	ksym     tableSelection
+	ksym     cli.TableSelection
 	top      int
 	trace    bool
 	clear    bool
-	log2     tableSelection
-	linear   tableSelection
-	events   eventOptions
+	log2     cli.TableSelection
+	linear   cli.TableSelection
+	events   eventprint.Options
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -83,13 +86,13 @@ and gobcc exits 0; a second Ctrl-C exits at once (status 130).
 			if o.duration < 0 {
 				return usageErrorf("--duration must not be negative, got %s (0 runs until Ctrl-C)", o.duration)
 			}
-			if o.events.pageCount < 0 || (o.events.pageCount&(o.events.pageCount-1)) != 0 {
-				return usageErrorf("--page-count must be a power of two, got %d", o.events.pageCount)
+			if o.events.PageCount < 0 || (o.events.PageCount&(o.events.PageCount-1)) != 0 {
+				return usageErrorf("--page-count must be a power of two, got %d", o.events.PageCount)
 			}
-			if cmd.Flags().Changed("columns") && o.events.format != "" {
+			if cmd.Flags().Changed("columns") && o.events.Format != "" {
 				return usageErrorf("--columns and --format both give the event line's layout: use one")
 			}
-			if g.json() && o.events.format != "" {
+			if g.json() && o.events.Format != "" {
 				return usageErrorf("--format shapes text lines; with -o json use --columns to choose the fields")
 			}
 			return runProgram(cmd, g, o, args[0])
@@ -105,11 +108,11 @@ and gobcc exits 0; a second Ctrl-C exits at once (status 130).
 	f.BoolVar(&o.clear, "clear", false, "clear the tables after each print")
 	f.Var(&o.log2, "log2", "print these tables as log2 histograms (TABLE,...)")
 	f.Var(&o.linear, "linear", "print these tables as linear histograms (TABLE,...)")
-	f.StringSliceVar(&o.events.usym, "usym", nil, "show these event fields (FIELD or TABLE.FIELD,...) as user symbols of the event's process")
-	f.StringVar(&o.events.pidField, "pid-field", "", "the event field --usym takes the process from (default: pid, else tgid)")
-	f.StringSliceVar(&o.events.columns, "columns", nil, "print events as a heading and aligned columns of these fields (FIELD or FIELD:WIDTH,...)")
-	f.StringVar(&o.events.format, "format", "", "print each event as this template: text with {FIELD} or {FIELD:WIDTH} (negative: left-aligned)")
-	f.IntVar(&o.events.pageCount, "page-count", 0, "size of each CPU's perf buffer ring in pages, a power of two (0: 8, BCC's default)")
+	f.StringSliceVar(&o.events.Usym, "usym", nil, "show these event fields (FIELD or TABLE.FIELD,...) as user symbols of the event's process")
+	f.StringVar(&o.events.PIDField, "pid-field", "", "the event field --usym takes the process from (default: pid, else tgid)")
+	f.StringSliceVar(&o.events.Columns, "columns", nil, "print events as a heading and aligned columns of these fields (FIELD or FIELD:WIDTH,...)")
+	f.StringVar(&o.events.Format, "format", "", "print each event as this template: text with {FIELD} or {FIELD:WIDTH} (negative: left-aligned)")
+	f.IntVar(&o.events.PageCount, "page-count", 0, "size of each CPU's perf buffer ring in pages, a power of two (0: 8, BCC's default)")
 	return cmd
 }
 
@@ -173,23 +176,23 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 	// the order of lines is the order of their printing.
 	bw := bufio.NewWriter(cmd.OutOrStdout())
 	out := flushWriter{bw}
-	p := &tablePrinter{mu: &mu, w: out, json: g.json(), b: b, ksym: o.ksym, top: o.top, log2: o.log2, linear: o.linear}
-	events, err := newEventStream(b, &mu, bw, g.json(), o.ksym, &o.events)
+	p := &tableprint.Printer{Mu: &mu, W: out, JSON: g.json(), BPF: b, Ksym: o.ksym, Top: o.top, Log2: o.log2, Linear: o.linear}
+	events, err := eventprint.New(b, &mu, bw, g.json(), o.ksym, &o.events)
 	if err != nil {
 		return err
 	}
-	if err := events.open(o.events.pageCount); err != nil {
+	if err := events.Open(o.events.PageCount); err != nil {
 		return err
 	}
-	defer events.close()
+	defer events.Close()
 	// Also with -o json: standard error is for people, and a script can
 	// wait for this line to know the probes are in place.
 	what := "printing tables every " + o.interval.String()
-	if len(events.tables) > 0 {
-		what = fmt.Sprintf("streaming events of %s, %s", events.tableNames(), what)
+	if events.HasTables() {
+		what = fmt.Sprintf("streaming events of %s, %s", events.TableNames(), what)
 	}
 	fmt.Fprintf(os.Stderr, "gobcc: %s attached; %s, Ctrl-C to stop\n", programName(opts), what)
-	if err := events.header(); err != nil {
+	if err := events.Header(); err != nil {
 		return err
 	}
 	// A failing event stream ends the run as Ctrl-C does, with its error.
@@ -197,11 +200,11 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 	defer endRun()
 	var traceErr, eventsErr error
 	var wg sync.WaitGroup
-	if len(events.tables) > 0 {
+	if events.HasTables() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if eventsErr = events.run(ctx); eventsErr != nil {
+			if eventsErr = events.Run(ctx); eventsErr != nil {
 				endRun()
 			}
 		}()
@@ -210,16 +213,16 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			traceErr = streamTrace(ctx, b, &mu, out, g.json())
+			traceErr = eventprint.StreamTrace(ctx, b, &mu, out, g.json())
 		}()
 	}
 	printOnce := func() error {
-		if err := p.printAll(time.Now()); err != nil {
+		if err := p.PrintAll(time.Now()); err != nil {
 			return err
 		}
 		if o.clear {
 			for _, t := range b.Tables() {
-				if readableMap(t.Type()) {
+				if tableprint.Readable(t.Type()) {
 					if err := t.Clear(); err != nil {
 						return fmt.Errorf("clear %s: %w", t.Name(), err)
 					}
@@ -235,7 +238,7 @@ func runProgram(cmd *cobra.Command, g *globalOptions, o *runOptions, prog string
 		select {
 		case <-ctx.Done():
 			wg.Wait()
-			err := errors.Join(eventsErr, printOnce(), events.close(), b.Close())
+			err := errors.Join(eventsErr, printOnce(), events.Close(), b.Close())
 			if traceErr != nil && !errors.Is(traceErr, context.Canceled) && !errors.Is(traceErr, context.DeadlineExceeded) {
 				err = errors.Join(err, traceErr)
 			}
@@ -266,8 +269,8 @@ func programName(opts bcc.Options) string {
 // checkTableNames rejects --ksym, --log2 and --linear names the program does
 // not declare: a typo would otherwise silently print nothing different.
 func checkTableNames(b *bcc.BPF, o *runOptions) error {
-	for flag, sel := range map[string]tableSelection{"--ksym": o.ksym, "--log2": o.log2, "--linear": o.linear} {
-		for name := range sel.names {
+	for flag, sel := range map[string]cli.TableSelection{"--ksym": o.ksym, "--log2": o.log2, "--linear": o.linear} {
+		for name := range sel.Names {
 			if flag == "--ksym" && strings.Contains(name, ".") {
 				continue // TABLE.FIELD of an event: newEventStream checks it
 			}

@@ -6,6 +6,9 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/cmd/gobcc/doctor"
 )
 
 type jsonVersion struct {
@@ -43,14 +46,14 @@ running kernel's release.
 
 // printVersion prints what "gobcc version" and "gobcc --version" show.
 func printVersion(cmd *cobra.Command, g *globalOptions) error {
-	_, lib, err := libbccVersion()
+	_, lib, err := doctor.LibbccVersion()
 	if err != nil {
 		lib = "not found"
 	}
-	v := jsonVersion{Type: "version", Gobcc: gobccVersion(), Go: runtime.Version(), Libbcc: lib, Kernel: kernelRelease()}
+	v := jsonVersion{Type: "version", Gobcc: gobccVersion(), Go: runtime.Version(), Libbcc: lib, Kernel: doctor.KernelRelease()}
 	w := cmd.OutOrStdout()
 	if g.json() {
-		return writeJSON(w, v)
+		return cli.WriteJSON(w, v)
 	}
 	fmt.Fprintf(w, "gobcc  %s (%s)\nlibbcc %s\nkernel %s\n", v.Gobcc, v.Go, v.Libbcc, v.Kernel)
 	return nil

@@ -130,3 +130,59 @@ func QuotedIncludeStamps(text string, quoteDirs []string) (string, error) {
 	err := follow(text, quoteDirs)
 	return b.String(), err
 }
+
+// QuoteDirs lists the -iquote directories of clang flags, in order: where
+// #include "..." looks after the including file's directory.
+func QuoteDirs(flags []string) []string {
+	var dirs []string
+	for i, f := range flags {
+		switch {
+		case f == "-iquote" && i+1 < len(flags):
+			dirs = append(dirs, flags[i+1])
+		case strings.HasPrefix(f, "-iquote") && f != "-iquote":
+			dirs = append(dirs, strings.TrimPrefix(f, "-iquote"))
+		}
+	}
+	return dirs
+}
+
+// sharedTableMarkers are the BCC macros whose tables live outside the
+// program (pinned in bpffs, shared between programs of a process): a
+// compiled object would create them afresh instead of opening them.
+var sharedTableMarkers = []string{"BPF_TABLE_PINNED", "BPF_TABLE_SHARED", "BPF_TABLE_PUBLIC", `BPF_TABLE("extern"`}
+
+// SharedTables names the BCC macro of a table the program shares with
+// others ("BPF_TABLE_PINNED", ..., `BPF_TABLE`), or returns "" when its
+// compiled form can stand alone and be cached.
+func SharedTables(text string) string {
+	for _, m := range sharedTableMarkers {
+		if strings.Contains(text, m) {
+			return strings.TrimSuffix(m, `("extern"`)
+		}
+	}
+	return ""
+}
+
+// HeaderIdentity names the kernel header tree a compile uses, for the key.
+// A tree generated from BTF lives in a directory named by the hash of
+// everything it was made from (internal/kheaders), so its path
+// (kernelSource) is its identity; the installed headers (kernelSource "")
+// are named by the running release, where /lib/modules/RELEASE/build
+// leads, and that tree's stamps. envSource is $BCC_KERNEL_SOURCE, which
+// libbcc reads too.
+func HeaderIdentity(release, kernelSource, envSource string) string {
+	id := release + "\x00" + kernelSource + "\x00" + envSource
+	if kernelSource != "" {
+		return id
+	}
+	build := "/lib/modules/" + release + "/build"
+	if target, err := filepath.EvalSymlinks(build); err == nil {
+		id += "\x00" + target
+	}
+	for _, p := range []string{build + "/include/generated/autoconf.h", build + "/.config", build + "/include/config/kernel.release"} {
+		if fi, err := os.Stat(p); err == nil {
+			id += fmt.Sprintf("\x00%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return id
+}

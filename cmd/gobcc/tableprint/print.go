@@ -1,7 +1,11 @@
-package main
+// Package tableprint prints a BPF program's tables as gobcc run and gobcc
+// tables show them: key/value lines sorted by value, BCC's log2 and linear
+// histograms (through bcc's own print_log2_hist and print_linear_hist,
+// Table.PrintLog2Hist and Histogram), a table's C types, or the same as JSON
+// lines.
+package tableprint
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
 // histKind says how a table prints: as key/value lines or as one of BCC's
@@ -33,63 +38,27 @@ func (k histKind) String() string {
 	return "none"
 }
 
-// tableSelection names tables by flag: every table, or those listed.
-type tableSelection struct {
-	all   bool
-	names map[string]bool
+// Printer prints a program's tables as run's loop does.
+type Printer struct {
+	// Mu is held while writing, shared with the event and trace streams
+	// so that lines never interleave.
+	Mu *sync.Mutex
+	// W receives the output; JSON selects JSON lines.
+	W    io.Writer
+	JSON bool
+	// BPF is the program whose tables print.
+	BPF *bcc.BPF
+	// Ksym shows the u64 keys of these tables as kernel symbols.
+	Ksym cli.TableSelection
+	// Top prints only the N largest entries of each table (0: all).
+	Top int
+	// Log2 and Linear print these tables as histograms.
+	Log2, Linear cli.TableSelection
 }
 
-// Set adds comma-separated table names; "" or "*" selects every table.
-func (s *tableSelection) Set(v string) error {
-	if v == "" || v == "*" {
-		s.all = true
-		return nil
-	}
-	if s.names == nil {
-		s.names = make(map[string]bool)
-	}
-	for _, n := range strings.Split(v, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			s.names[n] = true
-		}
-	}
-	return nil
-}
-
-// String lists the selection for --help.
-func (s *tableSelection) String() string {
-	if s.all {
-		return "*"
-	}
-	names := make([]string, 0, len(s.names))
-	for n := range s.names {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
-}
-
-// Type names the value in --help.
-func (s *tableSelection) Type() string { return "tables" }
-
-func (s *tableSelection) has(name string) bool { return s.all || s.names[name] }
-
-// tablePrinter prints a program's tables as run's loop does. Its mutex is
-// shared with the trace stream so that lines never interleave.
-type tablePrinter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	json   bool
-	b      *bcc.BPF
-	ksym   tableSelection
-	top    int
-	log2   tableSelection
-	linear tableSelection
-}
-
-// readableMap reports whether a map holds key/value entries worth printing;
+// Readable reports whether a map holds key/value entries worth printing;
 // perf buffers, ring buffers, program arrays and stacks do not.
-func readableMap(t bcc.MapType) bool {
+func Readable(t bcc.MapType) bool {
 	switch t {
 	case bcc.MapHash, bcc.MapArray, bcc.MapPercpuHash, bcc.MapPercpuArray,
 		bcc.MapLRUHash, bcc.MapLRUPercpuHash, bcc.MapLPMTrie:
@@ -103,11 +72,11 @@ func readableMap(t bcc.MapType) bool {
 // an integer-keyed table of integers named *hist* or *dist*, or a struct key
 // whose second member is "slot" (BCC tools' keyed histograms; BCC takes the
 // first member as the bucket and the second as the slot).
-func (p *tablePrinter) histogramKind(t *bcc.Table) histKind {
+func (p *Printer) histogramKind(t *bcc.Table) histKind {
 	switch {
-	case p.log2.has(t.Name()):
+	case p.Log2.Has(t.Name()):
 		return histLog2
-	case p.linear.has(t.Name()):
+	case p.Linear.Has(t.Name()):
 		return histLinear
 	}
 	if !t.LeafType().IsInteger() {
@@ -192,10 +161,10 @@ func isZero(e entry) bool {
 	return false
 }
 
-// printAll prints every readable table once.
-func (p *tablePrinter) printAll(now time.Time) error {
-	for _, t := range p.b.Tables() {
-		if !readableMap(t.Type()) {
+// PrintAll prints every readable table once, stamped with now.
+func (p *Printer) PrintAll(now time.Time) error {
+	for _, t := range p.BPF.Tables() {
+		if !Readable(t.Type()) {
 			continue
 		}
 		if err := p.printTable(t, now); err != nil {
@@ -205,7 +174,7 @@ func (p *tablePrinter) printAll(now time.Time) error {
 	return nil
 }
 
-func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
+func (p *Printer) printTable(t *bcc.Table, now time.Time) error {
 	if kind := p.histogramKind(t); kind != histNone {
 		return p.printHistogram(t, kind, now)
 	}
@@ -213,7 +182,7 @@ func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	symbolize := p.ksym.has(t.Name()) && t.KeyType().IsInteger() && t.KeySize() == 8
+	symbolize := p.Ksym.Has(t.Name()) && t.KeyType().IsInteger() && t.KeySize() == 8
 	entries := make([]entry, 0, len(items))
 	for _, it := range items {
 		e := entry{key: it.Key, value: it.Value, perCPU: it.PerCPU}
@@ -223,7 +192,7 @@ func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
 		}
 		e.keyText = it.Key.String()
 		if symbolize {
-			e.ksym = p.b.Ksym(it.Key.Uint64())
+			e.ksym = p.BPF.Ksym(it.Key.Uint64())
 			e.keyText = e.ksym
 		}
 		entries = append(entries, e)
@@ -242,15 +211,15 @@ func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
 			}
 			return a.keyText < b.keyText
 		})
-		if p.top > 0 && len(entries) > p.top {
-			entries = entries[len(entries)-p.top:]
+		if p.Top > 0 && len(entries) > p.Top {
+			entries = entries[len(entries)-p.Top:]
 		}
-	} else if p.top > 0 && len(entries) > p.top {
-		entries = entries[:p.top]
+	} else if p.Top > 0 && len(entries) > p.Top {
+		entries = entries[:p.Top]
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.json {
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	if p.JSON {
 		return p.writeTableJSON(t, entries, total, now)
 	}
 	var sb strings.Builder
@@ -267,7 +236,7 @@ func (p *tablePrinter) printTable(t *bcc.Table, now time.Time) error {
 		fmt.Fprintf(&sb, "%-*s %s\n", width, e.keyText, e.text)
 	}
 	sb.WriteString("\n")
-	_, err = io.WriteString(p.w, sb.String())
+	_, err = io.WriteString(p.W, sb.String())
 	return err
 }
 
@@ -287,7 +256,7 @@ type jsonTable struct {
 	Entries []jsonEntry `json:"entries"`
 }
 
-func (p *tablePrinter) writeTableJSON(t *bcc.Table, entries []entry, total int, now time.Time) error {
+func (p *Printer) writeTableJSON(t *bcc.Table, entries []entry, total int, now time.Time) error {
 	out := jsonTable{Type: "table", Time: now, Table: t.Name(), MapType: t.Type().String(), Total: total, Entries: make([]jsonEntry, 0, len(entries))}
 	for _, e := range entries {
 		je := jsonEntry{Key: e.key, Ksym: e.ksym, PerCPU: e.perCPU}
@@ -299,18 +268,7 @@ func (p *tablePrinter) writeTableJSON(t *bcc.Table, entries []entry, total int, 
 		}
 		out.Entries = append(out.Entries, je)
 	}
-	return writeJSON(p.w, out)
-}
-
-// writeJSON writes v as one line.
-func writeJSON(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode JSON: %w", err)
-	}
-	data = append(data, '\n')
-	_, err = w.Write(data)
-	return err
+	return cli.WriteJSON(p.W, out)
 }
 
 type jsonBucket struct {
@@ -335,12 +293,12 @@ type jsonHist struct {
 // printHistogram prints a table as BCC's print_log2_hist or
 // print_linear_hist text, or, in JSON mode, its bcc.Histogram sections with
 // the non-empty slots.
-func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, now time.Time) error {
+func (p *Printer) printHistogram(t *bcc.Table, kind histKind, now time.Time) error {
 	scale := bcc.Log2Scale
 	if kind == histLinear {
 		scale = bcc.LinearScale
 	}
-	if p.json {
+	if p.JSON {
 		sections, err := t.Histogram(scale)
 		if err != nil {
 			return err
@@ -355,9 +313,9 @@ func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, now time.Time
 			}
 			out.Sections = append(out.Sections, js)
 		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return writeJSON(p.w, out)
+		p.Mu.Lock()
+		defer p.Mu.Unlock()
+		return cli.WriteJSON(p.W, out)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s %s (%s histogram)\n", now.Format("15:04:05"), t.Name(), kind)
@@ -371,8 +329,8 @@ func (p *tablePrinter) printHistogram(t *bcc.Table, kind histKind, now time.Time
 		return err
 	}
 	sb.WriteString("\n")
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, err = io.WriteString(p.w, sb.String())
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	_, err = io.WriteString(p.W, sb.String())
 	return err
 }

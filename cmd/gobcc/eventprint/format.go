@@ -1,14 +1,14 @@
-package main
+package eventprint
 
 import (
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
 // jsonEvent is one perf or ring buffer record in --output json.
@@ -31,19 +31,10 @@ type jsonLost struct {
 	Count uint64    `json:"count"`
 }
 
-// jsonMarshalLine encodes v as one line.
-func jsonMarshalLine(v any) ([]byte, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode JSON: %w", err)
-	}
-	return append(data, '\n'), nil
-}
-
 // eventJSON encodes one event: its fields in declaration order (only those
 // of --columns, if given), the symbols --ksym and --usym found beside them,
 // and the record's bytes in hex when it has no known struct.
-func (s *eventStream) eventJSON(et *eventTable, cpu int, now time.Time, ev bcc.Value, data []byte) []byte {
+func (s *Stream) eventJSON(et *eventTable, cpu int, now time.Time, ev bcc.Value, data []byte) []byte {
 	out := jsonEvent{Type: "event", Time: now, Table: et.table.Name()}
 	if cpu >= 0 {
 		out.CPU = &cpu
@@ -100,9 +91,9 @@ func (s *eventStream) eventJSON(et *eventTable, cpu int, now time.Time, ev bcc.V
 			}
 		}
 	}
-	line, err := jsonMarshalLine(out)
+	line, err := cli.MarshalLine(out)
 	if err != nil {
-		line, _ = jsonMarshalLine(jsonEvent{Type: "event", Time: now, Table: et.table.Name(), Data: hex.EncodeToString(data)})
+		line, _ = cli.MarshalLine(jsonEvent{Type: "event", Time: now, Table: et.table.Name(), Data: hex.EncodeToString(data)})
 	}
 	return line
 }
@@ -128,13 +119,13 @@ func parseFieldSpec(flag, spec string) (layoutPart, error) {
 	name, width, hasWidth := strings.Cut(spec, ":")
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return layoutPart{}, usageErrorf("%s: empty field name in %q", flag, spec)
+		return layoutPart{}, cli.UsageErrorf("%s: empty field name in %q", flag, spec)
 	}
 	p := layoutPart{field: name}
 	if hasWidth {
 		w, err := strconv.Atoi(strings.TrimSpace(width))
 		if err != nil {
-			return layoutPart{}, usageErrorf("%s: field %q: width %q is not a number", flag, name, width)
+			return layoutPart{}, cli.UsageErrorf("%s: field %q: width %q is not a number", flag, name, width)
 		}
 		p.fixed = true
 		p.width, p.left = w, w < 0
@@ -164,7 +155,7 @@ func newColumnLayout(columns []string) (*eventLayout, error) {
 		l.parts = append(l.parts, p)
 	}
 	if len(l.parts) == 0 {
-		return nil, usageErrorf("--columns: no field names")
+		return nil, cli.UsageErrorf("--columns: no field names")
 	}
 	return l, nil
 }
@@ -193,7 +184,7 @@ func parseEventFormat(format string) (*eventLayout, error) {
 		case c == '{':
 			end := strings.IndexByte(format[i:], '}')
 			if end < 0 {
-				return nil, usageErrorf("--format: unclosed { at byte %d of %q", i, format)
+				return nil, cli.UsageErrorf("--format: unclosed { at byte %d of %q", i, format)
 			}
 			p, err := parseFieldSpec("--format", format[i+1:i+end])
 			if err != nil {
@@ -203,14 +194,14 @@ func parseEventFormat(format string) (*eventLayout, error) {
 			l.parts = append(l.parts, p)
 			i += end
 		case c == '}':
-			return nil, usageErrorf("--format: } without { at byte %d of %q (write }} for a brace)", i, format)
+			return nil, cli.UsageErrorf("--format: } without { at byte %d of %q (write }} for a brace)", i, format)
 		default:
 			lit.WriteByte(c)
 		}
 	}
 	flushLit()
 	if len(l.fields()) == 0 {
-		return nil, usageErrorf("--format %q names no field: write {FIELD}", format)
+		return nil, cli.UsageErrorf("--format %q names no field: write {FIELD}", format)
 	}
 	return l, nil
 }

@@ -1,4 +1,10 @@
-package main
+// Package eventprint prints what a running BPF program sends to user
+// space, as gobcc run streams it: the records of its BPF_PERF_OUTPUT and
+// BPF_RINGBUF_OUTPUT tables, one line each decoded by the submitted struct
+// (name=value pairs, --columns, a --format template, or JSON), and the
+// bpf_trace_printk lines of trace_pipe. Symbols for --ksym and --usym
+// come from bcc's symbol caches.
+package eventprint
 
 import (
 	"bufio"
@@ -14,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
 // eventPollTimeout bounds each wait of the event loops, so that they see
@@ -24,13 +31,21 @@ const eventPollTimeout = 100 * time.Millisecond
 // field at or above it is taken for a kernel address by --ksym.
 const kernelSpaceStart = 0xffff800000000000
 
-// eventOptions are run's flags for perf and ring buffer events.
-type eventOptions struct {
-	usym      []string // FIELD or TABLE.FIELD
-	pidField  string   // "" picks pid, then tgid
-	columns   []string
-	format    string
-	pageCount int
+// Options are run's flags for perf and ring buffer events.
+type Options struct {
+	// Usym lists the fields (FIELD or TABLE.FIELD) printed as user
+	// symbols of the event's process.
+	Usym []string
+	// PIDField is the field Usym takes the process from; "" picks pid,
+	// then tgid.
+	PIDField string
+	// Columns prints a heading and aligned columns of these fields
+	// (FIELD or FIELD:WIDTH).
+	Columns []string
+	// Format is a line template: text with {FIELD} or {FIELD:WIDTH}.
+	Format string
+	// PageCount sizes each CPU's perf ring in pages (0: BCC's 8).
+	PageCount int
 }
 
 // eventTable is one BPF_PERF_OUTPUT or BPF_RINGBUF_OUTPUT table being
@@ -48,11 +63,11 @@ type eventTable struct {
 	pid     string // field giving the pid for usym, "" when none
 }
 
-// eventStream prints the events of a program's perf and ring buffers as
+// Stream prints the events of a program's perf and ring buffers as
 // they arrive. Its mutex is shared with the table printer and the trace
 // stream so that lines never interleave; w buffers the events of one poll
 // and is flushed after it.
-type eventStream struct {
+type Stream struct {
 	mu      *sync.Mutex
 	w       *bufio.Writer
 	b       *bcc.BPF
@@ -85,12 +100,14 @@ func splitTableField(s string) (table, field string) {
 	return "", s
 }
 
-// newEventStream prepares the event tables of b for printing and checks
-// the field names the flags give. It opens nothing; open does.
-func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ksym tableSelection, o *eventOptions) (*eventStream, error) {
-	s := &eventStream{mu: mu, w: w, b: b, json: asJSON}
+// New prepares the event tables of b for printing and checks the field
+// names the flags give (errors wrap cli.ErrUsage). It opens nothing; Open
+// does. mu is shared with the other writers of w's destination; w buffers
+// the events of one poll and is flushed after it.
+func New(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ksym cli.TableSelection, o *Options) (*Stream, error) {
+	s := &Stream{mu: mu, w: w, b: b, json: asJSON}
 	for _, t := range eventTables(b) {
-		et := &eventTable{table: t, ksymAll: ksym.has(t.Name()), ksym: map[string]bool{}, usym: map[string]bool{}}
+		et := &eventTable{table: t, ksymAll: ksym.Has(t.Name()), ksym: map[string]bool{}, usym: map[string]bool{}}
 		typ, err := t.EventType()
 		if err != nil {
 			// One line: the cause joins the sentinel with a newline.
@@ -103,9 +120,9 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 	}
 	s.prefix = len(s.tables) > 1
 	if len(s.tables) == 0 {
-		for flag, set := range map[string]bool{"--usym": len(o.usym) > 0, "--columns": o.columns != nil, "--format": o.format != ""} {
+		for flag, set := range map[string]bool{"--usym": len(o.Usym) > 0, "--columns": o.Columns != nil, "--format": o.Format != ""} {
 			if set {
-				return nil, usageErrorf("%s: the program has no perf or ring buffer table (BPF_PERF_OUTPUT, BPF_RINGBUF_OUTPUT)", flag)
+				return nil, cli.UsageErrorf("%s: the program has no perf or ring buffer table (BPF_PERF_OUTPUT, BPF_RINGBUF_OUTPUT)", flag)
 			}
 		}
 	}
@@ -117,7 +134,7 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 	find := func(flag, spec string) ([]*eventTable, string, error) {
 		tname, field := splitTableField(spec)
 		if field == "" {
-			return nil, "", usageErrorf("%s %q: no field name", flag, spec)
+			return nil, "", cli.UsageErrorf("%s %q: no field name", flag, spec)
 		}
 		var found []*eventTable
 		for _, et := range s.tables {
@@ -132,13 +149,13 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 		}
 		if len(found) == 0 {
 			if tname != "" && byName[tname] == nil {
-				return nil, "", usageErrorf("%s %s: %q is not a perf or ring buffer table of the program (those: %s)", flag, spec, tname, s.tableNames())
+				return nil, "", cli.UsageErrorf("%s %s: %q is not a perf or ring buffer table of the program (those: %s)", flag, spec, tname, s.TableNames())
 			}
-			return nil, "", usageErrorf("%s %s: no event has a field %q (fields: %s)", flag, spec, field, s.fieldNames(tname))
+			return nil, "", cli.UsageErrorf("%s %s: no event has a field %q (fields: %s)", flag, spec, field, s.fieldNames(tname))
 		}
 		return found, field, nil
 	}
-	for name := range ksym.names {
+	for name := range ksym.Names {
 		if !strings.Contains(name, ".") {
 			continue // a table name, checked with the others
 		}
@@ -150,13 +167,13 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 			et.ksym[field] = true
 		}
 	}
-	for _, spec := range o.usym {
+	for _, spec := range o.Usym {
 		tables, field, err := find("--usym", spec)
 		if err != nil {
 			return nil, err
 		}
 		for _, et := range tables {
-			pid := o.pidField
+			pid := o.PIDField
 			if pid == "" {
 				for _, cand := range []string{"pid", "tgid"} {
 					if _, ok := et.typ.FieldByName(cand); ok {
@@ -166,19 +183,19 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 				}
 			}
 			if f, ok := et.typ.FieldByName(pid); pid == "" || !ok || !f.Type.IsInteger() {
-				return nil, usageErrorf("--usym %s: the events of %s have no integer pid field (name it with --pid-field; fields: %s)", spec, et.table.Name(), s.fieldNames(et.table.Name()))
+				return nil, cli.UsageErrorf("--usym %s: the events of %s have no integer pid field (name it with --pid-field; fields: %s)", spec, et.table.Name(), s.fieldNames(et.table.Name()))
 			}
 			et.usym[field] = true
 			et.pid = pid
 		}
 	}
-	if o.columns != nil || o.format != "" {
+	if o.Columns != nil || o.Format != "" {
 		var fields []string
 		var err error
-		if o.format != "" {
-			s.layout, err = parseEventFormat(o.format)
+		if o.Format != "" {
+			s.layout, err = parseEventFormat(o.Format)
 		} else {
-			s.layout, err = newColumnLayout(o.columns)
+			s.layout, err = newColumnLayout(o.Columns)
 		}
 		if err != nil {
 			return nil, err
@@ -186,7 +203,7 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 		fields = s.layout.fields()
 		for _, f := range fields {
 			flag := "--columns"
-			if o.format != "" {
+			if o.Format != "" {
 				flag = "--format"
 			}
 			if _, _, err := find(flag, f); err != nil {
@@ -198,7 +215,11 @@ func newEventStream(b *bcc.BPF, mu *sync.Mutex, w *bufio.Writer, asJSON bool, ks
 	return s, nil
 }
 
-func (s *eventStream) tableNames() string {
+// HasTables reports whether the program has perf or ring buffer tables.
+func (s *Stream) HasTables() bool { return len(s.tables) > 0 }
+
+// TableNames lists the event tables, comma-separated, for messages.
+func (s *Stream) TableNames() string {
 	var names []string
 	for _, et := range s.tables {
 		names = append(names, et.table.Name())
@@ -211,7 +232,7 @@ func (s *eventStream) tableNames() string {
 
 // fieldNames lists the event fields of one table ("" for all), for error
 // messages.
-func (s *eventStream) fieldNames(table string) string {
+func (s *Stream) fieldNames(table string) string {
 	seen := map[string]bool{}
 	var names []string
 	for _, et := range s.tables {
@@ -232,9 +253,9 @@ func (s *eventStream) fieldNames(table string) string {
 	return strings.Join(names, ", ")
 }
 
-// open starts reading every event table. The BPF object closes the readers
+// Open starts reading every event table. The BPF object closes the readers
 // if open fails half way.
-func (s *eventStream) open(pageCount int) error {
+func (s *Stream) Open(pageCount int) error {
 	for _, et := range s.tables {
 		et := et
 		switch et.table.Type() {
@@ -261,8 +282,8 @@ func (s *eventStream) open(pageCount int) error {
 	return nil
 }
 
-// header prints the --columns heading, in text mode.
-func (s *eventStream) header() error {
+// Header prints the --columns heading, in text mode.
+func (s *Stream) Header() error {
 	if s.json || s.layout == nil || !s.layout.columns {
 		return nil
 	}
@@ -272,8 +293,8 @@ func (s *eventStream) header() error {
 	return s.w.Flush()
 }
 
-// run polls the buffers until ctx ends, then reads what is left.
-func (s *eventStream) run(ctx context.Context) error {
+// Run polls the buffers until ctx ends, then reads what is left.
+func (s *Stream) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	loop := func(i int, kind string, poll func(time.Duration) (int, error)) {
@@ -316,8 +337,8 @@ func (s *eventStream) run(ctx context.Context) error {
 	return s.flush()
 }
 
-// close stops reading the buffers.
-func (s *eventStream) close() error {
+// Close stops reading the buffers.
+func (s *Stream) Close() error {
 	var errs []error
 	for _, r := range s.readers {
 		errs = append(errs, r.Close())
@@ -326,7 +347,7 @@ func (s *eventStream) close() error {
 	return errors.Join(errs...)
 }
 
-func (s *eventStream) flush() error {
+func (s *Stream) flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Flush()
@@ -334,7 +355,7 @@ func (s *eventStream) flush() error {
 
 // handle prints one record. It runs on a poll goroutine; a failed write
 // shows at the next flush.
-func (s *eventStream) handle(et *eventTable, cpu int, data []byte) {
+func (s *Stream) handle(et *eventTable, cpu int, data []byte) {
 	now := time.Now()
 	var ev bcc.Value
 	if et.typ != nil {
@@ -355,10 +376,10 @@ func (s *eventStream) handle(et *eventTable, cpu int, data []byte) {
 }
 
 // lost reports records the kernel dropped from a perf buffer.
-func (s *eventStream) lost(et *eventTable, n uint64) {
+func (s *Stream) lost(et *eventTable, n uint64) {
 	var line []byte
 	if s.json {
-		line, _ = jsonMarshalLine(jsonLost{Type: "lost", Time: time.Now(), Table: et.table.Name(), Count: n})
+		line, _ = cli.MarshalLine(jsonLost{Type: "lost", Time: time.Now(), Table: et.table.Name(), Count: n})
 	} else {
 		line = fmt.Appendf(nil, "lost %d events on %s\n", n, et.table.Name())
 	}
@@ -371,7 +392,7 @@ func (s *eventStream) lost(et *eventTable, n uint64) {
 // symbol when --ksym or --usym asks for one, char arrays as their text,
 // numbers in decimal, anything else as bcc.Value prints it. sym reports a
 // symbol.
-func (s *eventStream) fieldText(et *eventTable, ev bcc.Value, name string) (text string, sym bool) {
+func (s *Stream) fieldText(et *eventTable, ev bcc.Value, name string) (text string, sym bool) {
 	v, ok := ev.Field(name)
 	if !ok {
 		return "-", false
@@ -403,7 +424,7 @@ func isAddress(v bcc.Value) bool {
 // ksymOf names the kernel function at a field's value when --ksym applies
 // to it: always for a field --ksym=TABLE.FIELD names, and for a u64 value
 // in kernel space (found in kallsyms) when --ksym selects the whole table.
-func (s *eventStream) ksymOf(et *eventTable, name string, v bcc.Value) (string, bool) {
+func (s *Stream) ksymOf(et *eventTable, name string, v bcc.Value) (string, bool) {
 	if !isAddress(v) {
 		return "", false
 	}
@@ -426,7 +447,7 @@ func (s *eventStream) ksymOf(et *eventTable, name string, v bcc.Value) (string, 
 
 // usymOf names the user function at a field's value in the process the
 // event's pid field names, for the fields --usym names.
-func (s *eventStream) usymOf(et *eventTable, ev bcc.Value, name string, v bcc.Value) (string, bool) {
+func (s *Stream) usymOf(et *eventTable, ev bcc.Value, name string, v bcc.Value) (string, bool) {
 	if !et.usym[name] || !isAddress(v) {
 		return "", false
 	}
@@ -439,7 +460,7 @@ func (s *eventStream) usymOf(et *eventTable, ev bcc.Value, name string, v bcc.Va
 
 // eventText formats one event as a text line: name=value pairs, or the
 // --columns / --format layout.
-func (s *eventStream) eventText(et *eventTable, ev bcc.Value, data []byte) []byte {
+func (s *Stream) eventText(et *eventTable, ev bcc.Value, data []byte) []byte {
 	var sb strings.Builder
 	if s.prefix && s.layout == nil {
 		sb.WriteString(et.table.Name())
