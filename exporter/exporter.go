@@ -418,3 +418,25 @@ func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return err
 }
+
+// ErrNoTable is returned by Table for a program or table the exporter does
+// not hold.
+var ErrNoTable = errors.New("no such program or table")
+
+// Table returns a table of an exported program, for filling or inspecting
+// it from Go (benchmarks, tests, programs that seed a table from user
+// space). It stays valid until Close.
+func (e *Exporter) Table(program, table string) (*bcc.Table, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.programs {
+		if p.name == program {
+			t, err := p.b.Table(table)
+			if err != nil {
+				return nil, fmt.Errorf("%w: program %s: %w", ErrNoTable, program, err)
+			}
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: program %s", ErrNoTable, program)
+}
