@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/exporter/internal/rawfield"
 )
 
 // value is a decoded key, leaf or event (bcc.Value).
@@ -167,3 +168,42 @@ func openEvents(t *bcc.Table, onData func(data []byte), onLost func(n uint64)) (
 
 // decodeEvent decodes one record with the table's event type.
 func decodeEvent(t *bcc.Table, data []byte) (value, error) { return t.Event(data) }
+
+// rawEntries is a table's entries as raw bytes, read into buffers kept
+// between scrapes (bcc.RawEntries).
+type rawEntries = bcc.RawEntries
+
+// readRaw reads every entry into r's buffers: batch lookups, or a key walk
+// where the kernel has none.
+func readRaw(t *bcc.Table, r *rawEntries) error { return t.ReadRaw(r) }
+
+// rawFieldOf locates the scalar at path (struct member indexes) in values
+// of type t, for reading it straight from raw bytes; false when it is not
+// a plain integer or float (a bitfield, an array, a char...), which is
+// then decoded as a whole.
+func rawFieldOf(t *ctype, path []int) (rawfield.Field, bool) {
+	off := 0
+	for _, i := range path {
+		if t == nil || i >= len(t.Fields) || t.Fields[i].BitSize != 0 {
+			return rawfield.Field{}, false
+		}
+		off += t.Fields[i].Offset
+		t = t.Fields[i].Type
+	}
+	if t == nil {
+		return rawfield.Field{}, false
+	}
+	var kind rawfield.Kind
+	switch kindOf(t) {
+	case kindInt:
+		kind = rawfield.Signed
+	case kindUint, kindBool:
+		kind = rawfield.Unsigned
+	case "float":
+		kind = rawfield.Float
+	default:
+		return rawfield.Field{}, false
+	}
+	f, err := rawfield.New(off, t.Size, kind)
+	return f, err == nil
+}

@@ -123,41 +123,46 @@ func (r *metricReader) familyTable(self *selfMetrics) *dto.MetricFamily {
 }
 
 // scrapeTable reads the table and aggregates its entries into series,
-// which use reads before the next scrape may change them.
+// which use reads before the next scrape may change them. The table is
+// read raw into buffers the metric keeps (a table of steady size costs no
+// allocation per entry); keys are decoded only when the previous scrape
+// did not see them, values are read at their offsets.
 func (r *metricReader) scrapeTable(self *selfMetrics, use func([]*series)) {
-	entries, err := readTable(r.table.table)
-	if err != nil {
-		self.readErrors.WithLabelValues(r.m.Name).Inc()
-		return
-	}
 	r.stateMu.Lock()
 	defer r.stateMu.Unlock()
 	if r.state == nil {
 		r.state = newTableState(r)
 	}
 	st := r.state
-	st.begin(r.table.key.Size)
+	if err := readRaw(r.table.table, &st.raw); err != nil {
+		self.readErrors.WithLabelValues(r.m.Name).Inc()
+		return
+	}
+	raw := &st.raw
+	st.begin(raw.KeySize)
 	hist := r.m.kind == kindHistogram
-	for i := range entries {
-		e := &entries[i]
-		if e.PerCPU != nil && r.cpuLabel {
-			for cpu, v := range e.PerCPU {
-				if s := st.lookup(r, i, e.Key, cpu); s != nil {
-					r.add(s, e.Key, v, hist)
+	perCPU := r.table.perCPU
+	cpuStep := (raw.LeafSize + 7) &^ 7
+	for i := range raw.N {
+		key, val := raw.Key(i), raw.Value(i)
+		if perCPU && r.cpuLabel {
+			for cpu := range raw.CPUs {
+				if s := st.lookup(r, i, key, cpu); s != nil {
+					st.add(r, s, key, val[cpu*cpuStep:cpu*cpuStep+raw.LeafSize], hist)
 				}
 			}
 			continue
 		}
-		s := st.lookup(r, i, e.Key, -1)
+		s := st.lookup(r, i, key, -1)
 		if s == nil {
 			continue
 		}
-		if e.PerCPU != nil {
-			for _, v := range e.PerCPU {
-				r.add(s, e.Key, v, hist)
+		if perCPU {
+			for cpu := range raw.CPUs {
+				st.add(r, s, key, val[cpu*cpuStep:cpu*cpuStep+raw.LeafSize], hist)
 			}
 		} else {
-			r.add(s, e.Key, e.Value, hist)
+			st.add(r, s, key, val, hist)
 		}
 	}
 	use(st.finish(r))
@@ -166,6 +171,32 @@ func (r *metricReader) scrapeTable(self *selfMetrics, use func([]*series)) {
 	}
 	for name, n := range st.errs {
 		self.decoderErrors.WithLabelValues(r.m.Name, name).Add(float64(n))
+	}
+}
+
+// add adds one value (one CPU's, for per-CPU tables) of the entry with
+// raw key and value bytes to s.
+func (st *tableState) add(r *metricReader, s *series, key, val []byte, hist bool) {
+	if hist {
+		var slot uint64
+		if st.slotRaw {
+			slot = st.slotField.Uint64(key)
+		} else if k, err := r.table.key.Decode(key); err == nil {
+			slot = pathValue(k, r.slotPath).Uint64()
+		}
+		var count uint64
+		if st.valueRaw {
+			count = st.valueField.Uint64(val)
+		} else if v, err := r.table.leaf.Decode(val); err == nil {
+			count = v.Uint64()
+		}
+		r.addHistogram(s, slot, count)
+		return
+	}
+	if st.valueRaw {
+		s.value += st.valueField.Float64(val)
+	} else if v, err := r.table.leaf.Decode(val); err == nil {
+		s.value += numeric(pathValue(v, r.valuePath))
 	}
 }
 
@@ -230,14 +261,6 @@ func (r *metricReader) family(all []*series) *dto.MetricFamily {
 		}
 	}
 	return mf
-}
-
-func (r *metricReader) add(s *series, key, v value, hist bool) {
-	if hist {
-		r.addHistogram(s, pathValue(key, r.slotPath).Uint64(), v.Uint64())
-		return
-	}
-	s.value += numeric(pathValue(v, r.valuePath))
 }
 
 func (a *aggregator) report(self *selfMetrics) {

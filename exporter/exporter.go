@@ -17,11 +17,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +28,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/exporter/internal/gcpace"
 )
+
+// responseTimeout bounds one HTTP response of Serve; a scrape of a
+// 100k-entry table takes well under a second.
+const responseTimeout = time.Minute
 
 // ErrClosed is returned by AddProgram after Close.
 var ErrClosed = errors.New("exporter closed")
@@ -55,6 +58,9 @@ type Exporter struct {
 	selfReg *prometheus.Registry // the exporter's own metrics and Go's
 	self    *selfMetrics
 
+	scrapeMu sync.Mutex    // one /metrics response at a time
+	pacer    *gcpace.Pacer // returns scrapes' memory to the kernel
+
 	mu       sync.Mutex
 	programs []*program
 	names    map[string]string // metric name -> program
@@ -74,7 +80,8 @@ func New(opts Options) *Exporter {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Exporter{opts: opts, log: log, reg: reg, selfReg: selfReg, self: newSelfMetrics(reg, selfReg)}
+	return &Exporter{opts: opts, log: log, reg: reg, selfReg: selfReg, self: newSelfMetrics(reg, selfReg),
+		pacer: gcpace.New(releaseInterval, nil)}
 }
 
 // Registry is a registry holding every metric, the exporter's own
@@ -344,27 +351,14 @@ func (e *Exporter) Close() error {
 		errs = append(errs, p.stop())
 	}
 	e.self.programs.Set(0)
+	e.pacer.Stop()
 	return errors.Join(errs...)
 }
 
-// releasing is set while a releaseMemory goroutine runs.
-var releasing atomic.Bool
-
-// releaseMemory returns the memory a scrape used to the kernel, in the
-// background and one at a time. A scrape of a large table allocates its
-// whole exposition at once and the runtime would otherwise keep the heap
-// at its high-water mark; between scrapes (seconds apart on a fleet) the
-// exporter's RSS then stays at what one scrape needs instead of creeping
-// up to twice that.
-func releaseMemory() {
-	if !releasing.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer releasing.Store(false)
-		debug.FreeOSMemory()
-	}()
-}
+// releaseInterval is how often at most a scrape's freed memory is
+// returned to the kernel (see gcpace): Prometheus scrapes every 15 to 60
+// seconds, so every scrape but those of a benchmark gets its release.
+const releaseInterval = 5 * time.Second
 
 // Handler serves /metrics (the registry, in every format Prometheus
 // negotiates) and /healthz (200 while at least one program is exported,
@@ -377,8 +371,13 @@ func (e *Exporter) Handler() http.Handler {
 		EnableOpenMetrics: true,
 	})
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		// One scrape at a time: a table metric keeps one set of buffers
+		// and series, and concurrent scrapes of a 100k-entry table would
+		// only hold several expositions in memory at once.
+		e.scrapeMu.Lock()
 		metrics.ServeHTTP(w, r)
-		releaseMemory()
+		e.scrapeMu.Unlock()
+		e.pacer.Kick()
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if len(e.Programs()) == 0 {
@@ -401,7 +400,9 @@ func (e *Exporter) Handler() http.Handler {
 // (waiting up to five seconds for scrapes in progress). It does not close
 // the Exporter. It closes ln.
 func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// WriteTimeout bounds a scrape whose client stops reading: it would
+	// otherwise hold the scrape lock (see Handler) for good.
+	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: responseTimeout}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -416,4 +417,26 @@ func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// ErrNoTable is returned by Table for a program or table the exporter does
+// not hold.
+var ErrNoTable = errors.New("no such program or table")
+
+// Table returns a table of an exported program, for filling or inspecting
+// it from Go (benchmarks, tests, programs that seed a table from user
+// space). It stays valid until Close.
+func (e *Exporter) Table(program, table string) (*bcc.Table, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.programs {
+		if p.name == program {
+			t, err := p.b.Table(table)
+			if err != nil {
+				return nil, fmt.Errorf("%w: program %s: %w", ErrNoTable, program, err)
+			}
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: program %s", ErrNoTable, program)
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/gobcc/gobcc/exporter/internal/rawfield"
 )
 
 // stableDecoders give the same text for the same bits for as long as the
@@ -45,7 +47,12 @@ type tableState struct {
 	errs          map[string]int
 	labels        []string
 	key           strings.Builder
-	raw           []byte
+
+	// The table's entries, read into the same buffers at every scrape,
+	// and where in them the value and a histogram's slot lie.
+	raw                   rawEntries
+	valueField, slotField rawfield.Field
+	valueRaw, slotRaw     bool
 }
 
 // dropped marks a remembered key whose entry a regexp decoder left out.
@@ -60,6 +67,13 @@ func newTableState(r *metricReader) *tableState {
 		}
 	}
 	st.cacheable = cacheable
+	if r.m.kind == kindHistogram {
+		// A histogram's count is the whole leaf; its slot a key field.
+		st.valueField, st.valueRaw = rawFieldOf(r.table.leaf, nil)
+		st.slotField, st.slotRaw = rawFieldOf(r.table.key, r.slotPath)
+	} else {
+		st.valueField, st.valueRaw = rawFieldOf(r.table.leaf, r.valuePath)
+	}
 	n := len(r.labels)
 	if r.cpuLabel {
 		n++
@@ -119,11 +133,9 @@ func (st *tableState) remembered(i int, raw []byte) (*series, bool) {
 
 // lookup returns the series of the entry at index i (its key, and its
 // CPU when cpu >= 0), nil when the entry is left out.
-func (st *tableState) lookup(r *metricReader, i int, key value, cpu int) *series {
+func (st *tableState) lookup(r *metricReader, i int, raw []byte, cpu int) *series {
 	remember := st.cacheable && cpu < 0
-	var raw []byte
 	if remember {
-		raw = key.Bytes()
 		st.curKeys = append(st.curKeys, raw...)
 		if s, ok := st.remembered(i, raw); ok {
 			st.curSeries = append(st.curSeries, s)
@@ -132,6 +144,11 @@ func (st *tableState) lookup(r *metricReader, i int, key value, cpu int) *series
 			}
 			return st.use(r, s)
 		}
+	}
+	key, err := r.table.key.Decode(raw)
+	if err != nil {
+		st.countError("key")
+		return nil
 	}
 	s, drop := st.find(r, key, cpu)
 	if remember {
@@ -155,15 +172,12 @@ func (st *tableState) find(r *metricReader, key value, cpu int) (s *series, drop
 			if errors.Is(err, errDrop) {
 				return nil, true
 			}
-			if st.errs == nil {
-				st.errs = map[string]int{}
-			}
 			name := "unknown"
 			var le *labelError
 			if errors.As(err, &le) {
 				name = le.decoder
 			}
-			st.errs[name]++
+			st.countError(name)
 			return nil, false
 		}
 		st.labels[i] = text
@@ -189,6 +203,14 @@ func (st *tableState) find(r *metricReader, key value, cpu int) (s *series, drop
 		st.dirty = true
 	}
 	return st.use(r, s), false
+}
+
+// countError counts an entry left out because decoder name failed.
+func (st *tableState) countError(name string) {
+	if st.errs == nil {
+		st.errs = map[string]int{}
+	}
+	st.errs[name]++
 }
 
 // finish forgets what this scrape did not see and returns the series in

@@ -37,6 +37,35 @@ func (m *Map) ReadAll() (Chunk, error) {
 	return c, nil
 }
 
+// ReadAllInto is ReadAll into the caller's buffers, grown when too small
+// and returned in the Chunk: a reader that reads the same map again and
+// again (an exporter's scrapes) allocates nothing once they fit. Nil
+// buffers start at room for MaxEntries plus one entry.
+func (m *Map) ReadAllInto(keys, values []byte) (Chunk, error) {
+	if err := m.check(opRead); err != nil {
+		return Chunk{Keys: keys, Values: values}, err
+	}
+	if keys == nil {
+		n := m.maxEntries + 1
+		keys = make([]byte, n*m.keySize)
+		values = make([]byte, n*m.ValueStride())
+	}
+	c := Chunk{Keys: keys, Values: values}
+	handles := m.typ.HoldsHandles()
+	err := m.WithFD(func(fd int) (err error) {
+		// Handle arrays' empty slots are missing keys, which only the key
+		// walk steps over (as ReadAll).
+		c.Keys, c.Values, c.N, err = bpfsys.LookupAllInto(fd, m.keySize, m.leafSize,
+			m.typ.PerCPU() && !handles, m.ncpu, handles, c.Keys, c.Values)
+		return err
+	})
+	if err != nil {
+		c.N = 0
+		return c, m.wrap("", err)
+	}
+	return c, nil
+}
+
 // IterChunk is how many entries Chunks reads per syscall (batch) or per
 // lock hold (key walk).
 const IterChunk = 256
