@@ -28,8 +28,8 @@ vet:
 	cd bench && $(GO) vet ./...
 
 # Packages with concurrency of their own run under the race detector (see
-# docs/testing.md); internal/events joins when it exists.
-RACE_PKGS := ./bcc $(if $(wildcard internal/events/*.go),./internal/events)
+# docs/testing.md).
+RACE_PKGS := ./bcc ./internal/events ./internal/maps ./internal/attach
 MODULE := github.com/gobcc/gobcc
 PLAIN_PKGS = $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(p:./%=%)))
 
