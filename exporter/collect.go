@@ -116,9 +116,27 @@ func (r *metricReader) collectTable(ch chan<- prometheus.Metric, self *selfMetri
 
 // familyTable reads the metric's table once and returns its series as a
 // metric family, nil when it has none.
-func (r *metricReader) familyTable(self *selfMetrics) *dto.MetricFamily {
+// With reuse (scrapes served one at a time, the family encoded before the
+// next), a counter's or gauge's structures are those of the last scrape,
+// with new values.
+func (r *metricReader) familyTable(self *selfMetrics, reuse bool) *dto.MetricFamily {
 	var mf *dto.MetricFamily
-	r.scrapeTable(self, func(all []*series) { mf = r.family(all) })
+	r.scrapeTable(self, func(all []*series) {
+		if !reuse || r.m.kind == kindHistogram || len(all) == 0 {
+			mf = r.family(all)
+			return
+		}
+		st := r.state
+		mf = st.fam.Build(&r.m.Name, &r.help, r.valueType == prometheus.GaugeValue, len(all), st.orderVersion,
+			func(i int) []*dto.LabelPair {
+				s := all[i]
+				if s.pairs == nil {
+					s.pairs = prometheus.MakeLabelPairs(r.desc, s.labels)
+				}
+				return s.pairs
+			},
+			func(i int) float64 { return all[i].value })
+	})
 	return mf
 }
 

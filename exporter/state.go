@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gobcc/gobcc/exporter/internal/famcache"
 	"github.com/gobcc/gobcc/exporter/internal/rawfield"
 )
 
@@ -53,6 +54,11 @@ type tableState struct {
 	raw                   rawEntries
 	valueField, slotField rawfield.Field
 	valueRaw, slotRaw     bool
+
+	// The metric family's structures, kept between scrapes served one at
+	// a time (see Exporter.Handler); orderVersion changes with order.
+	fam          famcache.Family
+	orderVersion uint64
 }
 
 // dropped marks a remembered key whose entry a regexp decoder left out.
@@ -241,6 +247,7 @@ func (st *tableState) finish(r *metricReader) []*series {
 		}
 		r.sortSeries(st.order)
 		st.dirty = false
+		st.orderVersion++
 	}
 	return st.order
 }

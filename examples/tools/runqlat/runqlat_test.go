@@ -59,11 +59,13 @@ func TestRunqlat(t *testing.T) {
 	out, outPID, outAll := plain.Wait(), perPID.Wait(), everything.Wait()
 	t.Logf("gobcc -p:\n%s\ngobcc -p -P:\n%s", out, outPID)
 
-	// Every sleep is one wake-up; preemptions add a few; at most a tenth
-	// more is allowed for them.
-	inRange := func(n int64) bool { return n >= sleeps && n <= sleeps+sleeps/10 }
+	// Every sleep is one wake-up; preemptions add a few. A few go
+	// uncounted: a timer that fires before the sleeper has switched out
+	// wakes it where it runs (a wake-up with no switch-in to end it; 11 of
+	// 300 on a loaded machine). A tenth either way is allowed.
+	inRange := func(n int64) bool { return n >= sleeps-sleeps/10 && n <= sleeps+sleeps/10 }
 	if n := tooltest.HistTotal(out); !inRange(n) {
-		t.Errorf("gobcc counted %d latencies, want %d to %d", n, sleeps, sleeps+sleeps/10)
+		t.Errorf("gobcc counted %d latencies, want %d to %d", n, sleeps-sleeps/10, sleeps+sleeps/10)
 	}
 	if !regexp.MustCompile(`(?m)^     usecs               : count     distribution$`).MatchString(out) {
 		t.Errorf("no usecs histogram header:\n%s", out)
@@ -72,7 +74,7 @@ func TestRunqlat(t *testing.T) {
 		t.Errorf("-P: no section for pid %s:\n%s", pid, outPID)
 	}
 	if n := tooltest.HistTotal(outPID); !inRange(n) {
-		t.Errorf("-P counted %d latencies, want %d to %d", n, sleeps, sleeps+sleeps/10)
+		t.Errorf("-P counted %d latencies, want %d to %d", n, sleeps-sleeps/10, sleeps+sleeps/10)
 	}
 
 	if pyProc != nil {
