@@ -1,11 +1,9 @@
 package bcc
 
 import (
-	"bufio"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,46 +87,6 @@ func gcc(t *testing.T, dir, out, src string, flags ...string) string {
 	return outPath
 }
 
-// child is a test program that waits for a line on stdin, does its work,
-// prints one line, and waits for stdin to close before exiting.
-type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	out   *bufio.Reader
-}
-
-func startChild(t *testing.T, path string, args ...string) *child {
-	t.Helper()
-	cmd := exec.Command(path, args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
-	t.Cleanup(func() {
-		c.stdin.Close()
-		c.cmd.Wait()
-	})
-	// Tests resolve the child's libraries through its mappings right away,
-	// and a warm New no longer gives the dynamic linker time to map them:
-	// libc comes after the test libraries, so wait for it (static children
-	// never map it; give up quietly after a while).
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", cmd.Process.Pid)); err == nil && strings.Contains(string(maps), "/libc.so") {
-			break
-		}
-	}
-	return c
-}
-
 // waitMapped waits until process pid maps a file whose path contains name.
 func waitMapped(t *testing.T, pid int, name string) {
 	t.Helper()
@@ -140,19 +98,6 @@ func waitMapped(t *testing.T, pid int, name string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("process %d never mapped %s", pid, name)
-}
-
-// run tells the child to go and returns its line.
-func (c *child) run(t *testing.T) string {
-	t.Helper()
-	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	line, err := c.out.ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	return strings.TrimSpace(line)
 }
 
 func tableUint(t *testing.T, b *BPF, table string, key any) uint64 {

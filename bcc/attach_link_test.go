@@ -252,8 +252,8 @@ func TestLinkUprobe(t *testing.T) {
 	if OpenProbes() != probesBefore+2 || b.NumOpenUprobes() != 2 {
 		t.Errorf("OpenProbes = %d (was %d), NumOpenUprobes = %d", OpenProbes(), probesBefore, b.NumOpenUprobes())
 	}
-	ch := startChild(t, bins.pie, "5")
-	ch.run(t)
+	ch := testutil.StartChild(t, bins.pie, "5")
+	ch.Run(t)
 	if got := tableUint(t, b, "hits", uint32(0)); got != 5 {
 		t.Fatalf("entries = %d, want 5", got)
 	}
@@ -261,8 +261,8 @@ func TestLinkUprobe(t *testing.T) {
 	if OpenProbes() != probesBefore+1 || b.NumOpenUprobes() != 1 {
 		t.Errorf("after Close: OpenProbes = %d (was %d), NumOpenUprobes = %d", OpenProbes(), probesBefore, b.NumOpenUprobes())
 	}
-	ch2 := startChild(t, bins.pie, "5")
-	ch2.run(t)
+	ch2 := testutil.StartChild(t, bins.pie, "5")
+	ch2.Run(t)
 	if got := tableUint(t, b, "hits", uint32(0)); got != 5 {
 		t.Errorf("entries = %d after the uprobe's Link.Close, want still 5", got)
 	}

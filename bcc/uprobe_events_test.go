@@ -48,8 +48,8 @@ func TestUprobeThroughUprobeEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	ch := startChild(t, bins.pie, "4")
-	entry, err := b.AttachUprobe(bins.pie, "gobcc_target", "on_entry", UprobeOptions{PID: ch.cmd.Process.Pid})
+	ch := testutil.StartChild(t, bins.pie, "4")
+	entry, err := b.AttachUprobe(bins.pie, "gobcc_target", "on_entry", UprobeOptions{PID: ch.PID()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,15 +63,15 @@ func TestUprobeThroughUprobeEvents(t *testing.T) {
 	if b.NumOpenUprobes() != 2 || entry.FD() < 0 {
 		t.Errorf("NumOpenUprobes = %d, FD = %d", b.NumOpenUprobes(), entry.FD())
 	}
-	ch.run(t)
+	ch.Run(t)
 	// gobcc_target(i) for i in 0..3: arguments sum to 6, results to 10.
 	if e, r, args, rets := tableUint(t, b, "hits", uint32(0)), tableUint(t, b, "hits", uint32(1)),
 		tableUint(t, b, "hits", uint32(2)), tableUint(t, b, "hits", uint32(3)); e != 4 || r != 4 || args != 6 || rets != 10 {
 		t.Errorf("entries %d, returns %d, args %d, results %d; want 4, 4, 6, 10", e, r, args, rets)
 	}
 	// The entry probe follows only its process.
-	other := startChild(t, bins.pie, "4")
-	other.run(t)
+	other := testutil.StartChild(t, bins.pie, "4")
+	other.Run(t)
 	if e, r := tableUint(t, b, "hits", uint32(0)), tableUint(t, b, "hits", uint32(1)); e != 4 || r != 8 {
 		t.Errorf("after another process: entries %d, returns %d; want 4, 8", e, r)
 	}

@@ -15,8 +15,8 @@ import (
 func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 	testutil.RequireRoot(t)
 	bins := buildUprobeTargets(t)
-	ch := startChild(t, bins.pie, "5")
-	pid := ch.cmd.Process.Pid
+	ch := testutil.StartChild(t, bins.pie, "5")
+	pid := ch.PID()
 	// Resolving "gobcctest" by pid reads the child's mappings: wait until the
 	// dynamic linker has mapped the library (a warm New is faster than that).
 	waitMapped(t, pid, "libgobcctest.so")
@@ -44,7 +44,7 @@ func TestUprobePIDResolvesThroughProcRoot(t *testing.T) {
 			t.Errorf("uprobe %s is not on /proc/%d/root/...", tg, pid)
 		}
 	}
-	ch.run(t)
+	ch.Run(t)
 	if got := tableUint(t, b, "hits", 0); got != 5 {
 		t.Errorf("library function entries = %d, want 5", got)
 	}

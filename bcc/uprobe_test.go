@@ -79,7 +79,7 @@ func TestUprobeFires(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			perfBefore := perfFDs(t)
-			ch := startChild(t, tc.binary, fmt.Sprint(n))
+			ch := testutil.StartChild(t, tc.binary, fmt.Sprint(n))
 			b, err := New(Options{Text: uprobeCountProg})
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +91,7 @@ func TestUprobeFires(t *testing.T) {
 			}
 			var opts []UprobeOptions
 			if tc.pidFilter {
-				opts = append(opts, UprobeOptions{PID: ch.cmd.Process.Pid})
+				opts = append(opts, UprobeOptions{PID: ch.PID()})
 			}
 			if _, err := b.AttachUprobe(name, tc.sym, "on_entry", opts...); err != nil {
 				t.Fatal(err)
@@ -106,7 +106,7 @@ func TestUprobeFires(t *testing.T) {
 				t.Errorf("second attach: %v", err)
 			}
 			ids := progIDs(t, b)
-			line := ch.run(t)
+			line := ch.Run(t)
 			if want := fmt.Sprintf("done %d", sumTarget+sumLib); line != want {
 				t.Fatalf("child said %q, want %q", line, want)
 			}
@@ -153,13 +153,13 @@ func TestUprobeSymReAndAddr(t *testing.T) {
 	if strings.Join(fns, ",") != "gobcc_target" {
 		t.Errorf("GetUserFunctions(pie, gobcc_) = %v", fns)
 	}
-	ch := startChild(t, bins.nopie, "10")
+	ch := testutil.StartChild(t, bins.nopie, "10")
 	b, err := New(Options{Text: uprobeCountProg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pid := UprobeOptions{PID: ch.cmd.Process.Pid}
+	pid := UprobeOptions{PID: ch.PID()}
 	if _, err := b.AttachUprobeRe(bins.nopie, "gobcc_t", "on_entry", pid); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestUprobeSymReAndAddr(t *testing.T) {
 	if _, err := b.AttachUretprobe(bins.nopie, "", "on_return", UprobeOptions{PID: pid.PID, Addr: symbolValue(t, bins.nopie, "gobcc_target")}); err != nil {
 		t.Fatal(err)
 	}
-	ch.run(t)
+	ch.Run(t)
 	if got := tableUint(t, b, "hits", 0); got != 10 {
 		t.Errorf("entries = %d, want 10", got)
 	}
@@ -202,13 +202,13 @@ int main(int argc, char **argv) {
 	return 0;
 }
 `, "-fno-builtin")
-	ch := startChild(t, bin)
+	ch := testutil.StartChild(t, bin)
 	b, err := New(Options{Text: uprobeCountProg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := b.AttachUprobe("c", "strlen", "on_entry", UprobeOptions{PID: ch.cmd.Process.Pid}); err != nil {
+	if _, err := b.AttachUprobe("c", "strlen", "on_entry", UprobeOptions{PID: ch.PID()}); err != nil {
 		t.Fatal(err)
 	}
 	warned := false
@@ -218,7 +218,7 @@ int main(int argc, char **argv) {
 	if !warned {
 		t.Errorf("no IFUNC warning: %q", b.Warnings())
 	}
-	ch.run(t)
+	ch.Run(t)
 	// printf and the loader may call strlen too: at least the 50 calls.
 	if got := tableUint(t, b, "hits", 0); got < 50 {
 		t.Errorf("strlen implementation hits = %d, want >= 50", got)

@@ -56,14 +56,14 @@ func TestUSDT(t *testing.T) {
 			if mode == "path" {
 				bin, idle = plainBin, fmt.Sprintf("sem=1 fired=%d", n)
 			}
-			ch := startChild(t, bin, fmt.Sprint(n))
-			if line := ch.run(t); line != idle {
+			ch := testutil.StartChild(t, bin, fmt.Sprint(n))
+			if line := ch.Run(t); line != idle {
 				t.Fatalf("before tracing: %q", line)
 			}
 			perfBefore := perfFDs(t)
 			u := usdt.ForPath(bin)
 			if mode == "pid" {
-				u = usdt.ForPID(ch.cmd.Process.Pid)
+				u = usdt.ForPID(ch.PID())
 			}
 			if err := u.EnableProbe("gobcc:tick", "on_tick"); err != nil {
 				t.Fatal(err)
@@ -79,7 +79,7 @@ func TestUSDT(t *testing.T) {
 			if got := b.NumOpenUprobes(); got != 2 {
 				t.Errorf("NumOpenUprobes = %d, want 2", got)
 			}
-			line := ch.run(t)
+			line := ch.Run(t)
 			// The kernel holds the semaphore at 1 per uprobe on it; libbcc's
 			// own increment was undone when the helper ended.
 			if want := fmt.Sprintf("sem=1 fired=%d", n); line != want {
@@ -101,7 +101,7 @@ func TestUSDT(t *testing.T) {
 			if err := b.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if line := ch.run(t); line != idle {
+			if line := ch.Run(t); line != idle {
 				t.Errorf("after Close: %q, want %q (semaphore back at 0)", line, idle)
 			}
 			if got := perfFDs(t); got != perfBefore {

@@ -85,13 +85,13 @@ func TestIntrospectionMatchesBCC(t *testing.T) {
 	bin := gcc(t, dir, "usdt_target")
 	// libbcc enables probes with semaphores only in a process context.
 	noSem := gcc(t, dir, "usdt_target_nosem", "-DNO_SEMAPHORES")
-	c := startChild(t, bin, "3")
-	c.run(t) // the process has started and mapped everything
+	c := testutil.StartChild(t, bin, "3")
+	c.Run(t) // the process has started and mapped everything
 	for _, tc := range []struct {
 		name, bin string
 		u         *Context
 		pid       int
-	}{{"path", noSem, ForPath(noSem), 0}, {"pid", bin, ForPID(c.cmd.Process.Pid), c.cmd.Process.Pid}} {
+	}{{"path", noSem, ForPath(noSem), 0}, {"pid", bin, ForPID(c.PID()), c.PID()}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := describeUSDT(t, tc.u)
 			out, err := exec.Command(usymtest.Python, "-c", bccUSDTDump, fmt.Sprint(tc.pid), tc.bin).CombinedOutput()
