@@ -157,7 +157,7 @@ func (r *metricReader) scrapeTable(self *selfMetrics, use func([]*series)) {
 		return
 	}
 	raw := &st.raw
-	st.begin(raw.KeySize)
+	st.begin(raw.KeySize, raw.N)
 	hist := r.m.kind == kindHistogram
 	perCPU := r.table.perCPU
 	cpuStep := (raw.LeafSize + 7) &^ 7

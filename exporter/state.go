@@ -105,8 +105,9 @@ func (st *tableState) use(r *metricReader, s *series) *series {
 	return s
 }
 
-// begin starts a scrape of a table whose keys are keySize bytes.
-func (st *tableState) begin(keySize int) {
+// begin starts a scrape of n entries of a table whose keys are keySize
+// bytes.
+func (st *tableState) begin(keySize, n int) {
 	st.gen++
 	st.live, st.dropped, st.errs = 0, 0, nil
 	if keySize != st.keySize {
@@ -115,6 +116,19 @@ func (st *tableState) begin(keySize int) {
 	st.keySize = keySize
 	st.byKey = nil
 	st.curKeys, st.curSeries = st.curKeys[:0], st.curSeries[:0]
+	// This scrape's keys and series become the next one's previous ones,
+	// so both sets of buffers are needed from the second scrape on. Size
+	// both now, with an eighth to spare, rather than let appends grow
+	// them: the memory a steady table needs is then taken at its first
+	// scrape, and growing by appends would leave twice as much garbage.
+	if want := n + n/8; cap(st.curSeries) < n {
+		st.curKeys = make([]byte, 0, want*keySize)
+		st.curSeries = make([]*series, 0, want)
+		if cap(st.prevSeries) < n {
+			st.prevKeys = append(make([]byte, 0, want*keySize), st.prevKeys...)
+			st.prevSeries = append(make([]*series, 0, want), st.prevSeries...)
+		}
+	}
 }
 
 // remembered returns the series the previous scrape found for key, which
