@@ -88,7 +88,7 @@ type BPF struct {
 	session compiler.Session // nil once freed
 	// pendingCache, when set, stores the compile in the cache once every
 	// function has loaded (freeCompilerIfDone).
-	pendingCache *pendingEntry
+	pendingCache *compiler.Pending
 	// cached is set when New loaded a compiled object (the compile cache
 	// or Options.Object) instead of compiling.
 	cached   bool
@@ -316,7 +316,7 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 	if in.req.Text == "" {
 		return nil, ErrNoSource
 	}
-	if err := storable(in.req.Text); err != nil {
+	if err := compiler.Storable(in.req.Text); err != nil {
 		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
@@ -338,7 +338,7 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 			unix.Close(t.FD)
 		}
 	}()
-	obj, err := compiler.ToObject(s.Result(), in.source, kernelRelease())
+	obj, err := compiler.ToObject(s.Result(), in.source, compiler.KernelRelease())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
@@ -502,7 +502,7 @@ func (b *BPF) storeInCache() {
 	if b.pendingCache == nil || len(b.funcs) == 0 {
 		return
 	}
-	if err := b.pendingCache.store(b.result); err != nil {
+	if err := b.pendingCache.Store(b.result); err != nil {
 		b.warnings = append(b.warnings, "compile cache: "+err.Error())
 	}
 	b.pendingCache = nil
