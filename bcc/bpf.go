@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/bcc/usdt"
-	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/bpfobj"
@@ -122,17 +118,14 @@ type Function struct {
 	b *BPF // the owner, whose lock guards FD against Close
 }
 
-// processedInsns is the verifier log's summary line.
-var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
-
 // VerifiedInsns returns how many instructions the verifier processed when
 // it loaded the function (the "processed N insns" of its log): the
 // kernel's count (Linux 5.16+), or else the count in Log when a verifier
 // log was asked for. It fails with ErrNotSupported when neither is
 // available, and ErrClosed after the BPF object is closed.
 func (f *Function) VerifiedInsns() (int, error) {
-	if m := processedInsns.FindAllStringSubmatch(f.Log, -1); len(m) > 0 {
-		return strconv.Atoi(m[len(m)-1][1])
+	if n, ok, err := srcmap.ProcessedInsns(f.Log); ok {
+		return n, err
 	}
 	if f.b == nil {
 		return 0, fmt.Errorf("%w: %s was not loaded by a BPF object", ErrNotSupported, f.Name)
@@ -274,28 +267,11 @@ func compileRequest(opts Options) (compileInputs, error) {
 		}
 		return compileInputs{source: name}, nil
 	}
-	text, file, err := readSource(opts)
-	if err != nil {
-		return compileInputs{}, err
+	if opts.Text == "" && opts.SrcFile == "" {
+		return compileInputs{}, ErrNoSource
 	}
-	flags := append([]string(nil), opts.CFlags...)
-	if err := cflags.Validate(flags); err != nil {
-		return compileInputs{}, err
-	}
-	if opts.SrcFile != "" {
-		// libbcc compiles text under a virtual name; keep quoted includes
-		// relative to the real file working.
-		// libbcc runs clang from the kernel tree: the path must be absolute.
-		dir, err := filepath.Abs(filepath.Dir(opts.SrcFile))
-		if err != nil {
-			return compileInputs{}, fmt.Errorf("read program: %w", err)
-		}
-		flags = append(flags, "-iquote"+dir)
-	}
-	return compileInputs{
-		req:    compiler.Request{Text: text, CFlags: flags, DebugFlags: uint(opts.Debug)},
-		source: file,
-	}, nil
+	req, file, err := compiler.ReadRequest(opts.Text, opts.SrcFile, opts.Name, opts.CFlags, uint(opts.Debug))
+	return compileInputs{req: req, source: file}, err
 }
 
 // Build compiles the program of opts (Text or SrcFile, CFlags, Debug)
@@ -359,24 +335,6 @@ func oneOption[T any](opts []T) (T, error) {
 	return zero, fmt.Errorf("%w: got %d %T values", ErrTooManyOptions, len(opts), zero)
 }
 
-func readSource(opts Options) (text, file string, err error) {
-	switch {
-	case opts.Text != "":
-		file = opts.Name
-		if file == "" {
-			file = "<text>"
-		}
-		return opts.Text, file, nil
-	case opts.SrcFile != "":
-		data, err := os.ReadFile(opts.SrcFile)
-		if err != nil {
-			return "", "", fmt.Errorf("read program: %w", err)
-		}
-		return string(data), opts.SrcFile, nil
-	}
-	return "", "", ErrNoSource
-}
-
 // checkPrivileges fails early, with a clear message, where bpf() would
 // fail with EPERM for lack of privileges.
 func checkPrivileges() error {
@@ -437,14 +395,7 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	if f, ok := b.funcs[name]; ok {
 		return f, nil
 	}
-	var insns []byte
-	found := false
-	for _, f := range b.result.Functions {
-		if f.Name == name {
-			insns, found = f.Insns, true
-			break
-		}
-	}
+	insns, found := b.result.FunctionInsns(name)
 	if !found {
 		return nil, fmt.Errorf("%w: %q (the program has %s)", ErrFunctionNotFound, name, strings.Join(b.FunctionNames(), ", "))
 	}
