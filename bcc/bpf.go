@@ -14,11 +14,11 @@ import (
 	"github.com/gobcc/gobcc/bcc/usdt"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/attach"
-	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/features"
 	"github.com/gobcc/gobcc/internal/srcmap"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // Options say what to compile and how: the Go form of the keyword
@@ -96,7 +96,7 @@ type BPF struct {
 	closed   bool
 
 	ksyms  kernelSymbolsOnce
-	usyms  userSymbolsOnce
+	usyms  usym.Lazy
 	trace  tracePipeHolder
 	events eventState // perf and ring buffer readers
 }
@@ -301,24 +301,14 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 	if in.req.KernelSource, _, err = compileHeaders(opts.Headers); err != nil {
 		return nil, err
 	}
-	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
+	data, err := compiler.BuildObject(ctx, in.req, in.source, !opts.InProcess)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
 		}
 		return nil, newCompileError(err, in.source, srcmap.New(in.req.Text, in.source))
 	}
-	defer func() {
-		s.Close()
-		for _, t := range s.Result().Tables {
-			unix.Close(t.FD)
-		}
-	}()
-	obj, err := compiler.ToObject(s.Result(), in.source, compiler.KernelRelease())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
-	}
-	return bpfobj.Write(obj)
+	return data, nil
 }
 
 // oneOption returns the options value of a trailing opts ...XxxOptions
@@ -506,6 +496,6 @@ func (b *BPF) Close() error {
 		b.session = nil
 	}
 	b.ksyms.release()
-	b.usyms.release()
+	b.usyms.Release()
 	return errors.Join(errs...)
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/bpfsys"
@@ -138,4 +140,26 @@ func (p *Pending) Store(r *Result) error {
 		return err
 	}
 	return p.cache.Put(p.key, data)
+}
+
+// BuildObject compiles req (Compile; isolate as there) and returns it as
+// an ELF BPF object whose messages name source. A program an object cannot
+// carry (maps of maps) is an error wrapping bpfsys.ErrNotSupported. The
+// compile's tables are closed before it returns.
+func BuildObject(ctx context.Context, req Request, source string, isolate bool) ([]byte, error) {
+	s, err := Compile(ctx, req, isolate)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		s.Close()
+		for _, t := range s.Result().Tables {
+			unix.Close(t.FD)
+		}
+	}()
+	obj, err := ToObject(s.Result(), source, KernelRelease())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", bpfsys.ErrNotSupported, err)
+	}
+	return bpfobj.Write(obj)
 }
