@@ -76,15 +76,12 @@ type Options struct {
 // A BPF owns every file descriptor and attachment it makes; Close releases
 // them all. Its methods are safe for concurrent use.
 type BPF struct {
-	mu      sync.Mutex
-	file    string
-	debug   debugflags.Flags
-	debugW  io.Writer
-	srcmap  *srcmap.Mapper
-	session compiler.Session // nil once freed
-	// pendingCache, when set, stores the compile in the cache once every
-	// function has loaded (freeCompilerIfDone).
-	pendingCache *compiler.Pending
+	mu     sync.Mutex
+	file   string
+	debug  debugflags.Flags
+	debugW io.Writer
+	srcmap *srcmap.Mapper
+	prog   *compiler.Program // loads functions until freed; stores the compile in the cache
 	// cached is set when New loaded a compiled object (the compile cache
 	// or Options.Object) instead of compiling.
 	cached   bool
@@ -222,10 +219,9 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 		}
 		return nil, newCompileError(err, file, b.srcmap)
 	}
-	b.session = session
-	b.pendingCache = pending
-	b.cached = session.Result().LibPath == "" // only libbcc's compiles know their library
-	b.result = session.Result()
+	b.prog = compiler.NewProgram(session, pending)
+	b.result = b.prog.Result()
+	b.cached = b.result.LibPath == "" // only libbcc's compiles know their library
 	if w := b.result.SubsetWarning; w != "" {
 		b.warnings = append(b.warnings, w)
 	}
@@ -389,10 +385,10 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	if !found {
 		return nil, fmt.Errorf("%w: %q (the program has %s)", ErrFunctionNotFound, name, strings.Join(b.FunctionNames(), ", "))
 	}
-	if b.session == nil {
+	if b.prog.Freed() {
 		return nil, fmt.Errorf("load %s: %w: the compiler was freed (FreeBCCMemory) before this function was loaded", name, ErrClosed)
 	}
-	r, err := b.session.Load(compiler.LoadRequest{
+	r, err := b.prog.Load(compiler.LoadRequest{
 		Name:       name,
 		ProgType:   int(progType),
 		AttachType: int(attachType),
@@ -403,7 +399,6 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	}
 	log := b.srcmap.MapLog(r.Log)
 	if r.FD < 0 {
-		b.pendingCache = nil // never serve a rejected program from the cache
 		return nil, &VerifierError{
 			Function: name,
 			ProgType: progType,
@@ -424,29 +419,9 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 // freeCompilerIfDone ends the compile session once every function has been
 // loaded: nothing else will need it.
 func (b *BPF) freeCompilerIfDone() {
-	if b.session == nil {
-		return
-	}
-	for _, f := range b.result.Functions {
-		if _, ok := b.funcs[f.Name]; !ok {
-			return
-		}
-	}
-	b.storeInCache()
-	b.session.Close()
-	b.session = nil
-}
-
-// storeInCache stores the compile in the compile cache when it may be, and
-// some function of it passed the verifier with none rejected.
-func (b *BPF) storeInCache() {
-	if b.pendingCache == nil || len(b.funcs) == 0 {
-		return
-	}
-	if err := b.pendingCache.Store(b.result); err != nil {
+	if err := b.prog.FreeIfDone(); err != nil {
 		b.warnings = append(b.warnings, "compile cache: "+err.Error())
 	}
-	b.pendingCache = nil
 }
 
 // FreeBCCMemory releases the compiler (BCC's free_bcc_memory): the helper
@@ -457,13 +432,11 @@ func (b *BPF) storeInCache() {
 func (b *BPF) FreeBCCMemory() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.session != nil {
-		b.storeInCache()
-		err := b.session.Close()
-		b.session = nil
-		return err
+	storeErr, err := b.prog.Free()
+	if storeErr != nil {
+		b.warnings = append(b.warnings, "compile cache: "+storeErr.Error())
 	}
-	return nil
+	return err
 }
 
 // Close detaches everything, closes every descriptor and ends the compile
@@ -490,11 +463,9 @@ func (b *BPF) Close() error {
 		t.close()
 	}
 	b.tables = nil
-	if b.session != nil {
-		b.storeInCache()
-		errs = append(errs, b.session.Close())
-		b.session = nil
-	}
+	// Close stores nothing in the cache: a program closed before all its
+	// functions loaded (a failed New, NoAutoAttach) compiles again next time.
+	errs = append(errs, b.prog.Close())
 	b.ksyms.release()
 	b.usyms.Release()
 	return errors.Join(errs...)
