@@ -190,7 +190,9 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	b.warnings = append(b.warnings, memlockWarnings()...)
+	if _, err := RaiseMemlockLimit(); err != nil {
+		b.warnings = append(b.warnings, err.Error()) // the maps may still fit
+	}
 	usdt, err := usdtRequests(opts.USDTContexts)
 	if err != nil {
 		return nil, err

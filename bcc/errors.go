@@ -91,13 +91,7 @@ type CompileError struct {
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %v", e.File, e.Err)
-	n := 0
-	for _, d := range e.Diagnostics {
-		if d.Severity == "error" || d.Severity == "fatal error" {
-			n++
-		}
-	}
-	if n > 0 {
+	if n := len(e.Errors()); n > 0 {
 		fmt.Fprintf(&b, " (%d error(s))", n)
 	}
 	if out := strings.TrimRight(e.Output, "\n"); out != "" {
