@@ -113,7 +113,7 @@ type Config struct {
 	UAPIDirs []string
 	// LayoutCheck, when set, verifies that installed headers of the
 	// running release lay out kernel structs as the BTF does (it
-	// compiles; see bcc). Auto skips headers for which it fails.
+	// compiles; see compiler.ResolveHeaders). Auto skips headers for which it fails.
 	LayoutCheck func(dir string) error
 }
 
