@@ -32,3 +32,19 @@ func (m *Map) HoldInner(inner *Map) (fd int, release func(), err error) {
 	}
 	return fd, release, nil
 }
+
+// CheckEventBuffer says why m cannot be read as an event buffer: a perf
+// buffer (perf), a ring buffer (ring), or, with both, either.
+func (m *Map) CheckEventBuffer(perf, ring bool) error {
+	switch {
+	case perf && ring:
+		if m.typ != PerfEventArray && m.typ != Ringbuf {
+			return fmt.Errorf("table %s is a %s, not a perf or ring buffer: %w", m.name, m.typ, ErrWrongTableType)
+		}
+	case perf && m.typ != PerfEventArray:
+		return fmt.Errorf("table %s is a %s, not a perf_event_array (BPF_PERF_OUTPUT): %w", m.name, m.typ, ErrWrongTableType)
+	case ring && m.typ != Ringbuf:
+		return fmt.Errorf("table %s is a %s, not a ringbuf (BPF_RINGBUF_OUTPUT): %w", m.name, m.typ, ErrWrongTableType)
+	}
+	return nil
+}

@@ -30,3 +30,25 @@ func TestHoldRulesOfProgArraysAndMapsOfMaps(t *testing.T) {
 		t.Errorf("HoldInner of a closed map: %v", err)
 	}
 }
+
+func TestCheckEventBufferByKind(t *testing.T) {
+	spec := func(typ Type) Spec {
+		return Spec{Name: "ev", Type: typ, FD: -1, MaxEntries: 4, KeySize: 4, LeafSize: 4, KeyDesc: descU32, LeafDesc: descU32}
+	}
+	perf, ring, arr := New(spec(PerfEventArray)), New(spec(Ringbuf)), New(spec(Array))
+	for name, c := range map[string]struct {
+		m          *Map
+		perf, ring bool
+		ok         bool
+	}{
+		"perf as perf": {perf, true, false, true}, "ring as ring": {ring, false, true, true},
+		"perf as either": {perf, true, true, true}, "ring as either": {ring, true, true, true},
+		"ring as perf": {ring, true, false, false}, "perf as ring": {perf, false, true, false},
+		"array as either": {arr, true, true, false},
+	} {
+		err := c.m.CheckEventBuffer(c.perf, c.ring)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrWrongTableType)) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
