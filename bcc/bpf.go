@@ -6,23 +6,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/bcc/usdt"
-	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/attach"
-	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/features"
 	"github.com/gobcc/gobcc/internal/srcmap"
+	"github.com/gobcc/gobcc/internal/usym"
 )
 
 // Options say what to compile and how: the Go form of the keyword
@@ -80,15 +76,12 @@ type Options struct {
 // A BPF owns every file descriptor and attachment it makes; Close releases
 // them all. Its methods are safe for concurrent use.
 type BPF struct {
-	mu      sync.Mutex
-	file    string
-	debug   debugflags.Flags
-	debugW  io.Writer
-	srcmap  *srcmap.Mapper
-	session compiler.Session // nil once freed
-	// pendingCache, when set, stores the compile in the cache once every
-	// function has loaded (freeCompilerIfDone).
-	pendingCache *pendingEntry
+	mu     sync.Mutex
+	file   string
+	debug  debugflags.Flags
+	debugW io.Writer
+	srcmap *srcmap.Mapper
+	prog   *compiler.Program // loads functions until freed; stores the compile in the cache
 	// cached is set when New loaded a compiled object (the compile cache
 	// or Options.Object) instead of compiling.
 	cached   bool
@@ -100,7 +93,7 @@ type BPF struct {
 	closed   bool
 
 	ksyms  kernelSymbolsOnce
-	usyms  userSymbolsOnce
+	usyms  usym.Lazy
 	trace  tracePipeHolder
 	events eventState // perf and ring buffer readers
 }
@@ -122,17 +115,14 @@ type Function struct {
 	b *BPF // the owner, whose lock guards FD against Close
 }
 
-// processedInsns is the verifier log's summary line.
-var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
-
 // VerifiedInsns returns how many instructions the verifier processed when
 // it loaded the function (the "processed N insns" of its log): the
 // kernel's count (Linux 5.16+), or else the count in Log when a verifier
 // log was asked for. It fails with ErrNotSupported when neither is
 // available, and ErrClosed after the BPF object is closed.
 func (f *Function) VerifiedInsns() (int, error) {
-	if m := processedInsns.FindAllStringSubmatch(f.Log, -1); len(m) > 0 {
-		return strconv.Atoi(m[len(m)-1][1])
+	if n, ok, err := srcmap.ProcessedInsns(f.Log); ok {
+		return n, err
 	}
 	if f.b == nil {
 		return 0, fmt.Errorf("%w: %s was not loaded by a BPF object", ErrNotSupported, f.Name)
@@ -200,7 +190,9 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	b.warnings = append(b.warnings, memlockWarnings()...)
+	if _, err := RaiseMemlockLimit(); err != nil {
+		b.warnings = append(b.warnings, err.Error()) // the maps may still fit
+	}
 	usdt, err := usdtRequests(opts.USDTContexts)
 	if err != nil {
 		return nil, err
@@ -229,10 +221,9 @@ func NewContext(ctx context.Context, opts Options) (*BPF, error) {
 		}
 		return nil, newCompileError(err, file, b.srcmap)
 	}
-	b.session = session
-	b.pendingCache = pending
-	b.cached = session.Result().LibPath == "" // only libbcc's compiles know their library
-	b.result = session.Result()
+	b.prog = compiler.NewProgram(session, pending)
+	b.result = b.prog.Result()
+	b.cached = b.result.LibPath == "" // only libbcc's compiles know their library
 	if w := b.result.SubsetWarning; w != "" {
 		b.warnings = append(b.warnings, w)
 	}
@@ -274,28 +265,11 @@ func compileRequest(opts Options) (compileInputs, error) {
 		}
 		return compileInputs{source: name}, nil
 	}
-	text, file, err := readSource(opts)
-	if err != nil {
-		return compileInputs{}, err
+	if opts.Text == "" && opts.SrcFile == "" {
+		return compileInputs{}, ErrNoSource
 	}
-	flags := append([]string(nil), opts.CFlags...)
-	if err := cflags.Validate(flags); err != nil {
-		return compileInputs{}, err
-	}
-	if opts.SrcFile != "" {
-		// libbcc compiles text under a virtual name; keep quoted includes
-		// relative to the real file working.
-		// libbcc runs clang from the kernel tree: the path must be absolute.
-		dir, err := filepath.Abs(filepath.Dir(opts.SrcFile))
-		if err != nil {
-			return compileInputs{}, fmt.Errorf("read program: %w", err)
-		}
-		flags = append(flags, "-iquote"+dir)
-	}
-	return compileInputs{
-		req:    compiler.Request{Text: text, CFlags: flags, DebugFlags: uint(opts.Debug)},
-		source: file,
-	}, nil
+	req, file, err := compiler.ReadRequest(opts.Text, opts.SrcFile, opts.Name, opts.CFlags, uint(opts.Debug))
+	return compileInputs{req: req, source: file}, err
 }
 
 // Build compiles the program of opts (Text or SrcFile, CFlags, Debug)
@@ -316,7 +290,7 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 	if in.req.Text == "" {
 		return nil, ErrNoSource
 	}
-	if err := storable(in.req.Text); err != nil {
+	if err := compiler.Storable(in.req.Text); err != nil {
 		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
@@ -325,24 +299,14 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 	if in.req.KernelSource, _, err = compileHeaders(opts.Headers); err != nil {
 		return nil, err
 	}
-	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
+	data, err := compiler.BuildObject(ctx, in.req, in.source, !opts.InProcess)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
 		}
 		return nil, newCompileError(err, in.source, srcmap.New(in.req.Text, in.source))
 	}
-	defer func() {
-		s.Close()
-		for _, t := range s.Result().Tables {
-			unix.Close(t.FD)
-		}
-	}()
-	obj, err := compiler.ToObject(s.Result(), in.source, kernelRelease())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
-	}
-	return bpfobj.Write(obj)
+	return data, nil
 }
 
 // oneOption returns the options value of a trailing opts ...XxxOptions
@@ -357,24 +321,6 @@ func oneOption[T any](opts []T) (T, error) {
 		return opts[0], nil
 	}
 	return zero, fmt.Errorf("%w: got %d %T values", ErrTooManyOptions, len(opts), zero)
-}
-
-func readSource(opts Options) (text, file string, err error) {
-	switch {
-	case opts.Text != "":
-		file = opts.Name
-		if file == "" {
-			file = "<text>"
-		}
-		return opts.Text, file, nil
-	case opts.SrcFile != "":
-		data, err := os.ReadFile(opts.SrcFile)
-		if err != nil {
-			return "", "", fmt.Errorf("read program: %w", err)
-		}
-		return string(data), opts.SrcFile, nil
-	}
-	return "", "", ErrNoSource
 }
 
 // checkPrivileges fails early, with a clear message, where bpf() would
@@ -437,21 +383,14 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	if f, ok := b.funcs[name]; ok {
 		return f, nil
 	}
-	var insns []byte
-	found := false
-	for _, f := range b.result.Functions {
-		if f.Name == name {
-			insns, found = f.Insns, true
-			break
-		}
-	}
+	insns, found := b.result.FunctionInsns(name)
 	if !found {
 		return nil, fmt.Errorf("%w: %q (the program has %s)", ErrFunctionNotFound, name, strings.Join(b.FunctionNames(), ", "))
 	}
-	if b.session == nil {
+	if b.prog.Freed() {
 		return nil, fmt.Errorf("load %s: %w: the compiler was freed (FreeBCCMemory) before this function was loaded", name, ErrClosed)
 	}
-	r, err := b.session.Load(compiler.LoadRequest{
+	r, err := b.prog.Load(compiler.LoadRequest{
 		Name:       name,
 		ProgType:   int(progType),
 		AttachType: int(attachType),
@@ -462,7 +401,6 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 	}
 	log := b.srcmap.MapLog(r.Log)
 	if r.FD < 0 {
-		b.pendingCache = nil // never serve a rejected program from the cache
 		return nil, &VerifierError{
 			Function: name,
 			ProgType: progType,
@@ -483,29 +421,9 @@ func (b *BPF) loadFuncLocked(name string, progType ProgType, attachType AttachTy
 // freeCompilerIfDone ends the compile session once every function has been
 // loaded: nothing else will need it.
 func (b *BPF) freeCompilerIfDone() {
-	if b.session == nil {
-		return
-	}
-	for _, f := range b.result.Functions {
-		if _, ok := b.funcs[f.Name]; !ok {
-			return
-		}
-	}
-	b.storeInCache()
-	b.session.Close()
-	b.session = nil
-}
-
-// storeInCache stores the compile in the compile cache when it may be, and
-// some function of it passed the verifier with none rejected.
-func (b *BPF) storeInCache() {
-	if b.pendingCache == nil || len(b.funcs) == 0 {
-		return
-	}
-	if err := b.pendingCache.store(b.result); err != nil {
+	if err := b.prog.FreeIfDone(); err != nil {
 		b.warnings = append(b.warnings, "compile cache: "+err.Error())
 	}
-	b.pendingCache = nil
 }
 
 // FreeBCCMemory releases the compiler (BCC's free_bcc_memory): the helper
@@ -516,13 +434,11 @@ func (b *BPF) storeInCache() {
 func (b *BPF) FreeBCCMemory() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.session != nil {
-		b.storeInCache()
-		err := b.session.Close()
-		b.session = nil
-		return err
+	storeErr, err := b.prog.Free()
+	if storeErr != nil {
+		b.warnings = append(b.warnings, "compile cache: "+storeErr.Error())
 	}
-	return nil
+	return err
 }
 
 // Close detaches everything, closes every descriptor and ends the compile
@@ -549,12 +465,10 @@ func (b *BPF) Close() error {
 		t.close()
 	}
 	b.tables = nil
-	if b.session != nil {
-		b.storeInCache()
-		errs = append(errs, b.session.Close())
-		b.session = nil
-	}
+	// Close stores nothing in the cache: a program closed before all its
+	// functions loaded (a failed New, NoAutoAttach) compiles again next time.
+	errs = append(errs, b.prog.Close())
 	b.ksyms.release()
-	b.usyms.release()
+	b.usyms.Release()
 	return errors.Join(errs...)
 }

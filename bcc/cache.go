@@ -4,17 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/bpfobj"
 	"github.com/gobcc/gobcc/internal/cache"
 	"github.com/gobcc/gobcc/internal/compiler"
-	"github.com/gobcc/gobcc/internal/libbcc"
 )
 
 // ErrBadObject means a compiled object (Options.Object, ObjectFile or a
@@ -23,135 +17,21 @@ import (
 // loaded.
 var ErrBadObject = errors.New("bad BPF object")
 
-// debugNeedsLibbcc are the debug flags whose output comes from libbcc: LLVM
-// IR, the preprocessed source and BTF diagnostics while compiling, and the
-// verifier log annotated with source lines, which needs the BTF line
-// information libbcc passes at load and a cached object does not carry.
-// They bypass the cache.
-const debugNeedsLibbcc = debugflags.All
-
-// cacheKeyVersion changes whenever what goes into a key changes meaning.
-const cacheKeyVersion = "gobcc-cache-1"
-
 // compileInputs is everything New hands libbcc, and where it came from.
 type compileInputs struct {
 	req    compiler.Request
 	source string // file name for messages
 }
 
-// cacheKey returns the compile cache's key for in, or an error saying why
-// this compile cannot be cached.
-func cacheKey(in compileInputs, headers string) (string, error) {
-	if len(in.req.USDT) > 0 {
-		// USDT argument code is generated from the traced binary: not
-		// something the key can see.
-		return "", errors.New("USDT contexts")
-	}
-	if debugflags.Flags(in.req.DebugFlags)&debugNeedsLibbcc != 0 {
-		return "", errors.New("debug flags")
-	}
-	if err := storable(in.req.Text); err != nil {
-		return "", err
-	}
-	stamps, err := cache.IncludeStamps(in.req.CFlags)
-	if err != nil {
-		return "", err
-	}
-	quoted, err := cache.QuotedIncludeStamps(in.req.Text, cache.QuoteDirs(in.req.CFlags))
-	if err != nil {
-		return "", err
-	}
-	libPath, libVersion, err := libbcc.Installed()
-	if err != nil {
-		return "", err
-	}
-	return cache.Key(cacheKeyVersion, strconv.Itoa(bpfobj.FormatVersion), runtime.GOARCH,
-		libPath, libVersion.String(), headers, in.req.Text,
-		strings.Join(in.req.CFlags, "\x00"), stamps, quoted), nil
-}
-
-// storable says why a program's compiled form cannot stand alone.
-func storable(text string) error {
-	if m := cache.SharedTables(text); m != "" {
-		return fmt.Errorf("%w: the program uses %s tables, which an object cannot open", ErrNotSupported, m)
-	}
-	return nil
-}
-
-// headerIdentity names the kernel header tree a compile uses
-// (cache.HeaderIdentity).
-func headerIdentity(kernelSource string) string {
-	return cache.HeaderIdentity(kernelRelease(), kernelSource, os.Getenv("BCC_KERNEL_SOURCE"))
-}
-
-// openSession gives New a compiled program: from opts' object, from the
-// compile cache, or from libbcc. What it noticed but did not fail on (a bad
-// cache entry, an unusable cache) is written to warn. A compile that may be
-// cached comes back with a pendingEntry: New stores it once every function
-// has passed the verifier, so that a program the verifier rejects is never
-// served from the cache (its log would lack libbcc's source lines).
-func openSession(ctx context.Context, opts Options, in compileInputs, warn func(string)) (compiler.Session, *pendingEntry, error) {
+// openSession gives New a compiled program: from opts' object, or from
+// the compile cache or libbcc (compiler.CompileCached, which says what warn
+// and the Pending are for).
+func openSession(ctx context.Context, opts Options, in compileInputs, warn func(string)) (compiler.Session, *compiler.Pending, error) {
 	if opts.Object != nil || opts.ObjectFile != "" {
 		s, err := objectSession(opts)
 		return s, nil, err
 	}
-	var c *cache.Cache
-	var key string
-	if !opts.NoCache {
-		// An error from cacheKey means the compile cannot be cached (USDT,
-		// LLVM debug output, huge include directories): compile as BCC
-		// always does.
-		if k, err := cacheKey(in, headerIdentity(in.req.KernelSource)); err == nil {
-			var oerr error
-			if c, oerr = cache.Open(""); oerr != nil {
-				if errors.Is(oerr, cache.ErrUntrusted) {
-					warn(oerr.Error() + "; compiling without the cache")
-				}
-				c = nil
-			}
-			key = k
-		}
-	}
-	if c != nil {
-		data, err := c.Get(key)
-		if err == nil {
-			obj, rerr := bpfobj.Read(data)
-			if rerr == nil {
-				s, err := compiler.FromObject(obj)
-				return s, nil, err // an error here is the kernel refusing a table
-			}
-			err = rerr
-		}
-		if !errors.Is(err, cache.ErrMiss) {
-			warn(fmt.Sprintf("compile cache entry %s ignored (%v); recompiled", key[:12], err))
-		}
-	}
-	s, err := compiler.Compile(ctx, in.req, !opts.InProcess)
-	if err != nil || c == nil {
-		return s, nil, err
-	}
-	return s, &pendingEntry{cache: c, key: key, source: in.source}, nil
-}
-
-// pendingEntry is a compile waiting to be stored in the cache.
-type pendingEntry struct {
-	cache  *cache.Cache
-	key    string
-	source string
-}
-
-// store writes the compiled result to the cache. Programs an object cannot
-// carry (maps of maps) are silently left out: they compile each time.
-func (p *pendingEntry) store(r *compiler.Result) error {
-	obj, err := compiler.ToObject(r, p.source, kernelRelease())
-	if err != nil {
-		return nil
-	}
-	data, err := bpfobj.Write(obj)
-	if err != nil {
-		return err
-	}
-	return p.cache.Put(p.key, data)
+	return compiler.CompileCached(ctx, in.req, in.source, opts.NoCache, !opts.InProcess, warn)
 }
 
 // objectSession loads Options.Object or ObjectFile.

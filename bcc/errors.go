@@ -91,13 +91,7 @@ type CompileError struct {
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %v", e.File, e.Err)
-	n := 0
-	for _, d := range e.Diagnostics {
-		if d.Severity == "error" || d.Severity == "fatal error" {
-			n++
-		}
-	}
-	if n > 0 {
+	if n := len(e.Errors()); n > 0 {
 		fmt.Fprintf(&b, " (%d error(s))", n)
 	}
 	if out := strings.TrimRight(e.Output, "\n"); out != "" {
@@ -168,19 +162,7 @@ func (e *VerifierError) Unwrap() []error {
 }
 
 // LastLines returns the last n non-empty lines of the log.
-func (e *VerifierError) LastLines(n int) string {
-	lines := strings.Split(strings.TrimRight(e.Log, "\n"), "\n")
-	var kept []string
-	for i := len(lines) - 1; i >= 0 && len(kept) < n; i-- {
-		if strings.TrimSpace(lines[i]) != "" {
-			kept = append(kept, lines[i])
-		}
-	}
-	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
-		kept[i], kept[j] = kept[j], kept[i]
-	}
-	return strings.Join(kept, "\n")
-}
+func (e *VerifierError) LastLines(n int) string { return srcmap.LastLines(e.Log, n) }
 
 // newCompileError turns the compiler's failure into a *CompileError in
 // terms of the user's file.

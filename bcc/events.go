@@ -72,14 +72,9 @@ func bufferOptions[O any](t *Table, call string, nilCallback bool, kind events.K
 		return o, fmt.Errorf("table %s: %s: nil callback", t.name, call)
 	case err != nil:
 		return o, fmt.Errorf("table %s: %s: %w", t.name, call, err)
-	case call == "Events" && t.mapType != MapPerfEventArray && t.mapType != MapRingbuf:
-		return o, fmt.Errorf("table %s is a %s, not a perf or ring buffer: %w", t.name, t.mapType, ErrWrongTableType)
-	case kind == events.Perf && t.mapType != MapPerfEventArray:
-		return o, fmt.Errorf("table %s is a %s, not a perf_event_array (BPF_PERF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
-	case kind == events.Ring && t.mapType != MapRingbuf:
-		return o, fmt.Errorf("table %s is a %s, not a ringbuf (BPF_RINGBUF_OUTPUT): %w", t.name, t.mapType, ErrWrongTableType)
 	}
-	return o, nil
+	// Events reads either kind: its kind follows the map's type.
+	return o, t.m.CheckEventBuffer(call == "Events" || kind == events.Perf, call == "Events" || kind == events.Ring)
 }
 
 // eventTarget is the table as the event engine sees it.

@@ -1,15 +1,7 @@
 package bcc
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"strings"
-	"sync"
-
-	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/kheaders"
@@ -77,18 +69,13 @@ func ResolveHeaders(policy string) (HeaderTree, error) {
 	}, err
 }
 
+// resolveHeaders resolves policy, or the HeadersEnv variable's when it is
+// empty, checking installed headers' layout with DefaultLayoutFields.
 func resolveHeaders(policy string) (kheaders.Tree, error) {
 	if policy == "" {
 		policy = os.Getenv(HeadersEnv)
 	}
-	t, err := kheaders.Config{LayoutCheck: checkInstalledLayout}.Resolve(policy)
-	if err != nil {
-		return t, fmt.Errorf("kernel headers: %w", err)
-	}
-	if t.Kind == kheaders.KindInstalled && t.Release != "" && t.Release != kernelRelease() {
-		t.Warnings = append(t.Warnings, fmt.Sprintf("compiled against kernel headers %s, not the running kernel %s: tracepoint arguments are safe, but kernel struct offsets (task_struct and others) may differ; use Options.Headers = bcc.HeadersBTF (gobcc --headers btf), and `gobcc doctor` measures them", t.Release, kernelRelease()))
-	}
-	return t, nil
+	return compiler.ResolveHeaders(policy, layoutFields(DefaultLayoutFields))
 }
 
 // compileHeaders resolves the policy for New: the BCC_KERNEL_SOURCE value
@@ -98,15 +85,7 @@ func compileHeaders(policy string) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if t.Kind == kheaders.KindInstalled {
-		return "", t.Warnings, nil
-	}
-	return t.Dir, t.Warnings, nil
-}
-
-func kernelRelease() string {
-	r, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	return strings.TrimSpace(string(r))
+	return compiler.KernelSource(t), t.Warnings, nil
 }
 
 // LayoutField is a struct member whose offset ProbeLayout measures.
@@ -148,124 +127,24 @@ func ProbeLayout(policy string, fields []LayoutField) ([]FieldOffset, HeaderTree
 	if err != nil {
 		return nil, tree, err
 	}
-	src := ""
-	if tree.Kind != string(kheaders.KindInstalled) {
-		src = tree.Dir
-	}
-	offs, err := probeLayout(src, fields)
-	return offs, tree, err
-}
-
-func probeLayout(kernelSource string, fields []LayoutField) ([]FieldOffset, error) {
 	if len(fields) == 0 {
 		fields = DefaultLayoutFields
 	}
-	var b strings.Builder
-	b.WriteString("#include <linux/sched.h>\n#include <linux/mm_types.h>\n")
-	for i, f := range fields {
-		// A leaf one byte longer than the offset: offset 0 stays legal C.
-		fmt.Fprintf(&b, "struct gobcc_off%d { char b[offsetof(struct %s, %s) + 1]; };\nBPF_ARRAY(off%d, struct gobcc_off%d, 1);\n", i, f.Struct, f.Member, i, i)
-	}
-	s, err := compiler.Compile(context.Background(), compiler.Request{Text: b.String(), KernelSource: kernelSource}, true)
+	offs, err := compiler.ProbeLayout(compiler.KernelSource(kheaders.Tree{Kind: kheaders.Kind(tree.Kind), Dir: tree.Dir}), layoutFields(fields))
 	if err != nil {
-		return nil, err
+		return nil, tree, err
 	}
-	res := s.Result()
-	sizes := map[string]int{}
-	for _, t := range res.Tables {
-		sizes[t.Name] = t.LeafSize
-		if t.FD >= 0 {
-			unix.Close(t.FD)
-		}
+	out := make([]FieldOffset, len(offs))
+	for i, o := range offs {
+		out[i] = FieldOffset{LayoutField: LayoutField(o.LayoutField), Compiled: o.Compiled, BTF: o.BTF}
 	}
-	s.Close()
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoBTF, err)
-	}
-	out := make([]FieldOffset, len(fields))
+	return out, tree, nil
+}
+
+func layoutFields(fields []LayoutField) []compiler.LayoutField {
+	out := make([]compiler.LayoutField, len(fields))
 	for i, f := range fields {
-		out[i] = FieldOffset{LayoutField: f, Compiled: sizes[fmt.Sprintf("off%d", i)] - 1, BTF: -1}
-		if off, err := btfMemberOffset(spec, f.Struct, f.Member); err == nil {
-			out[i].BTF = off
-		}
+		out[i] = compiler.LayoutField(f)
 	}
-	return out, nil
-}
-
-// btfMemberOffset finds a member's byte offset, looking inside anonymous
-// structs and unions as C does.
-func btfMemberOffset(spec *btf.Spec, structName, member string) (int, error) {
-	var s *btf.Struct
-	if err := spec.TypeByName(structName, &s); err != nil {
-		return 0, err
-	}
-	if off, ok := findBTFMember(s.Members, member, 0); ok {
-		return int(off / 8), nil
-	}
-	return 0, fmt.Errorf("struct %s has no member %s", structName, member)
-}
-
-func findBTFMember(members []btf.Member, name string, base btf.Bits) (btf.Bits, bool) {
-	for _, m := range members {
-		if m.Name == name {
-			return base + m.Offset, true
-		}
-		if m.Name != "" {
-			continue
-		}
-		switch t := btf.UnderlyingType(m.Type).(type) {
-		case *btf.Struct:
-			if off, ok := findBTFMember(t.Members, name, base+m.Offset); ok {
-				return off, true
-			}
-		case *btf.Union:
-			if off, ok := findBTFMember(t.Members, name, base+m.Offset); ok {
-				return off, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// installedLayout remembers, per process, the layout check of installed
-// header trees: it costs a compile.
-var installedLayout struct {
-	sync.Mutex
-	checked map[string]error
-}
-
-// checkInstalledLayout is HeadersAuto's check that installed headers of the
-// running release lay out kernel structs as the BTF does.
-func checkInstalledLayout(dir string) error {
-	installedLayout.Lock()
-	defer installedLayout.Unlock()
-	if err, ok := installedLayout.checked[dir]; ok {
-		return err
-	}
-	err := func() error {
-		offs, err := probeLayout("", nil)
-		if err != nil {
-			return fmt.Errorf("probe compile: %w", err)
-		}
-		var bad []string
-		for _, o := range offs {
-			if o.BTF >= 0 && !o.Match() {
-				bad = append(bad, fmt.Sprintf("%s.%s at %d, kernel %d", o.Struct, o.Member, o.Compiled, o.BTF))
-			}
-		}
-		if len(bad) > 0 {
-			return fmt.Errorf("%w: %s", kheaders.ErrLayoutMismatch, strings.Join(bad, "; "))
-		}
-		return nil
-	}()
-	if errors.Is(err, ErrNoBTF) {
-		// Nothing to compare with: trust the release.
-		err = nil
-	}
-	if installedLayout.checked == nil {
-		installedLayout.checked = map[string]error{}
-	}
-	installedLayout.checked[dir] = err
-	return err
+	return out
 }

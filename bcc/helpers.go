@@ -122,14 +122,6 @@ var systemMemlock = memlock.System
 // warning (Warnings): the maps may still fit.
 func RaiseMemlockLimit() (bool, error) { return memlock.Raise(systemMemlock) }
 
-// memlockWarnings is what New records of RaiseMemlockLimit.
-func memlockWarnings() []string {
-	if _, err := RaiseMemlockLimit(); err != nil {
-		return []string{err.Error()}
-	}
-	return nil
-}
-
 // GenerateAutoIncludes returns the #include lines BCC's
 // generate_auto_includes derives from the words of a program (tools such
 // as trace and argdist build programs from user expressions): a header

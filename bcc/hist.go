@@ -103,15 +103,8 @@ func (t *Table) histSections(scale HistScale, o *HistOptions) ([]hist.Section, b
 		slots = hist.LinearSlots
 	}
 	sections, keyed, err := hist.FromTable(t.name, t.m.Key(), t.m.Leaf(), t.m.Entries, slots,
-		hist.TableOptions{BucketFn: o.BucketFn, BucketSortFn: o.BucketSortFn}, func(v ctype.Value) any { return Value{v} })
-	for i := range sections {
-		switch {
-		case keyed && o.SectionPrintFn != nil:
-			sections[i].Title = o.SectionPrintFn(sections[i].Bucket)
-		case keyed:
-			sections[i].Title = hist.PyRepr(sections[i].Bucket)
-		}
-	}
+		hist.TableOptions{BucketFn: o.BucketFn, BucketSortFn: o.BucketSortFn, SectionTitleFn: o.SectionPrintFn},
+		func(v ctype.Value) any { return Value{v} })
 	return sections, keyed, err
 }
 

@@ -153,7 +153,7 @@ func TestStacksFromTracepoint(t *testing.T) {
 	if _, err := stacks.Walk(kid); !errors.Is(err, ErrClosed) {
 		t.Errorf("Walk after Close: %v", err)
 	}
-	if b.usyms.r != nil {
+	if b.usyms.Held() {
 		t.Errorf("user symbol cache survives Close")
 	}
 }

@@ -243,8 +243,8 @@ func (t *Table) LookupPerCPU(key any) ([]Value, error) {
 func (t *Table) Update(key, value any) error {
 	switch v := value.(type) {
 	case *Function:
-		if t.mapType != MapProgArray {
-			return fmt.Errorf("table %s is a %s: only prog arrays hold functions: %w", t.name, t.mapType, ErrTypeMismatch)
+		if err := t.m.CheckHoldsPrograms(); err != nil {
+			return err
 		}
 		if v == nil || v.FD < 0 {
 			return fmt.Errorf("table %s: function not loaded: %w", t.name, ErrTypeMismatch)
@@ -258,17 +258,13 @@ func (t *Table) Update(key, value any) error {
 		}
 		value = v.FD
 	case *Table:
-		if t.mapType != MapArrayOfMaps && t.mapType != MapHashOfMaps {
-			return fmt.Errorf("table %s is a %s: only maps of maps hold tables: %w", t.name, t.mapType, ErrTypeMismatch)
+		var inner *maps.Map // nil for a nil *Table: HoldInner refuses it
+		if v != nil {
+			inner = v.m
 		}
-		if v == t {
-			// The kernel refuses it anyway; read-locking t twice could
-			// deadlock against a Close waiting in between.
-			return fmt.Errorf("table %s cannot hold itself: %w", t.name, ErrTypeMismatch)
-		}
-		fd, release, err := v.m.Hold()
+		fd, release, err := t.m.HoldInner(inner)
 		if err != nil {
-			return fmt.Errorf("table %s: inner %w", t.name, err)
+			return err
 		}
 		defer release()
 		value = fd

@@ -66,17 +66,11 @@ func KfuncTarget(name, libVersion string) (module, fn string, ok bool) {
 
 func (b *BPF) attachTracing(kind LinkKind, fnName string) (*Link, error) {
 	fnName = attach.TracingName(attach.Kind(kind), fnName)
-	progType, attachType := Tracing, AttachTraceFentry
-	switch kind {
-	case LinkKretfunc:
-		attachType = AttachTraceFexit
-	case LinkLSM:
-		progType, attachType = LSM, AttachLSMMac
-	}
+	progType, attachType := attach.TracingTypes(attach.Kind(kind))
 	_, target, _ := attach.KfuncTarget(fnName, b.result.LibVersion)
 	name := attach.TracingKindName(attach.Kind(kind))
 	l, err := b.attach(attach.Request{Kind: attach.Kind(kind), Target: fnName, Fn: fnName,
-		Dup: attach.DupTarget, What: name + " " + target, Open: attach.TracingOpener()}, progType, attachType, nil)
+		Dup: attach.DupTarget, What: name + " " + target, Open: attach.TracingOpener()}, ProgType(progType), AttachType(attachType), nil)
 	var ve *VerifierError
 	if errors.As(err, &ve) && ve.Errno == unix.EPERM && strings.TrimSpace(ve.Log) == "" {
 		return nil, fmt.Errorf("attach %s: the kernel refused to load it as a %s program for %s: %s: %w",

@@ -46,7 +46,7 @@ func (b *BPF) userResolver() (*usym.Resolver, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	return b.usyms.get(), nil
+	return b.usyms.Get(), nil
 }
 
 // resolvePID is attach.ResolvePID, for usdt.go.

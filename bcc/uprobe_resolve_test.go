@@ -81,7 +81,7 @@ func TestUprobeAfterClose(t *testing.T) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
 		}
 	}
-	if b.usyms.r != nil {
+	if b.usyms.Held() {
 		t.Error("a uprobe call after Close made a new symbol resolver")
 	}
 }

@@ -30,7 +30,7 @@ func (b *BPF) attachUSDT(ignorePID bool) error {
 		}
 		// As BCC's attach_uprobe(addr=, pid=): a process's binary is
 		// probed through /proc/PID/root.
-		path, off, err := b.usyms.get().ResolveAddress(resolvePID(pid), p.BinPath, p.Addr)
+		path, off, err := b.usyms.Get().ResolveAddress(resolvePID(pid), p.BinPath, p.Addr)
 		if err != nil {
 			return fmt.Errorf("%w: probe for %s in %s: %w", ErrUSDT, p.FnName, p.BinPath, err)
 		}

@@ -1,8 +1,6 @@
 package bcc
 
 import (
-	"sync"
-
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
@@ -14,31 +12,6 @@ var (
 	// library of the process or of /etc/ld.so.cache.
 	ErrLibraryNotFound = usym.ErrLibraryNotFound
 )
-
-// userSymbolsOnce creates the object's user symbol resolver on first use
-// and closes it on Close, so no symbol cache outlives the BPF object.
-type userSymbolsOnce struct {
-	mu sync.Mutex
-	r  *usym.Resolver
-}
-
-func (o *userSymbolsOnce) get() *usym.Resolver {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.r == nil {
-		o.r = usym.NewResolver(usym.Options{})
-	}
-	return o.r
-}
-
-func (o *userSymbolsOnce) release() {
-	o.mu.Lock()
-	if o.r != nil {
-		o.r.Close()
-		o.r = nil
-	}
-	o.mu.Unlock()
-}
 
 // Sym names the function containing addr in process pid (BCC's
 // b.sym(addr, pid, show_module, show_offset, demangle)): opts, zero or one
@@ -58,7 +31,7 @@ func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOptions) string {
 		}
 		return k.Ksym(addr, opts...)
 	}
-	return b.usyms.get().Resolve(pid, addr).Format(usym.FormatOptions(f), true)
+	return b.usyms.Get().Resolve(pid, addr).Format(usym.FormatOptions(f), true)
 }
 
 // UserSymbol is a resolved user-space address.
@@ -79,7 +52,7 @@ type UserSymbol struct {
 // ResolveUser resolves addr in process pid to its parts (BCC's
 // SymbolCache(pid).resolve).
 func (b *BPF) ResolveUser(addr uint64, pid int) UserSymbol {
-	res := b.usyms.get().Resolve(pid, addr)
+	res := b.usyms.Get().Resolve(pid, addr)
 	return UserSymbol{Name: res.Name, Demangled: res.Demangled(), Offset: res.Offset, Module: res.Module, IFUNC: res.IFUNC}
 }
 
@@ -90,20 +63,20 @@ func (b *BPF) SymName(pid int, module, name string) (uint64, error) {
 	if pid < 0 {
 		return b.KsymName(name)
 	}
-	return b.usyms.get().ResolveName(pid, module, name)
+	return b.usyms.Get().ResolveName(pid, module, name)
 }
 
 // FindLibrary returns the path of a library from its short name (BCC's
 // BPF.find_library): "c" -> "/lib/x86_64-linux-gnu/libc.so.6", from
 // /etc/ld.so.cache.
 func (b *BPF) FindLibrary(name string) (string, error) {
-	return b.usyms.get().WhichSO(name, 0)
+	return b.usyms.Get().WhichSO(name, 0)
 }
 
 // AddModule registers an ELF file whose build id stacks taken with
 // BPF_F_STACK_BUILD_ID may name (BCC's b.add_module(path)).
 func (b *BPF) AddModule(path string) error {
-	_, err := b.usyms.get().AddBuildIDModule(path)
+	_, err := b.usyms.Get().AddBuildIDModule(path)
 	return err
 }
 
@@ -122,5 +95,5 @@ func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOptions) 
 		}
 		return "[unknown]"
 	}
-	return b.usyms.get().ResolveBuildID(frame.BuildIDHex(), frame.Offset).Format(usym.FormatOptions(f), false)
+	return b.usyms.Get().ResolveBuildID(frame.BuildIDHex(), frame.Offset).Format(usym.FormatOptions(f), false)
 }

@@ -327,3 +327,12 @@ func TestPerfEventOpenerFor(t *testing.T) {
 		t.Error(PerfEventTarget(1, 0))
 	}
 }
+
+func TestTracingTypesAreTheKernels(t *testing.T) {
+	// The kernel's enum bpf_prog_type and bpf_attach_type values.
+	for kind, want := range map[Kind][2]int{Kfunc: {26, 24}, Kretfunc: {26, 25}, LSM: {29, 27}} {
+		if p, a := TracingTypes(kind); p != want[0] || a != want[1] {
+			t.Errorf("TracingTypes(%v) = %d, %d, want %d, %d", kind, p, a, want[0], want[1])
+		}
+	}
+}

@@ -3,6 +3,8 @@ package attach
 import (
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Function-name prefixes that BCC attaches automatically.
@@ -58,6 +60,18 @@ func TracingName(kind Kind, fnName string) string {
 		return fnName
 	}
 	return prefix + fnName
+}
+
+// TracingTypes are the program type and attach type a function of a
+// tracing kind (Kfunc, Kretfunc, LSM) is loaded as.
+func TracingTypes(kind Kind) (progType, attachType int) {
+	switch kind {
+	case Kretfunc:
+		return unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_FEXIT
+	case LSM:
+		return unix.BPF_PROG_TYPE_LSM, unix.BPF_LSM_MAC
+	}
+	return unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_FENTRY
 }
 
 // TracingKindName names a tracing kind in errors.

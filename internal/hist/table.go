@@ -18,6 +18,9 @@ import (
 type TableOptions struct {
 	BucketFn     func(bucket any) any
 	BucketSortFn func(buckets []any) []any
+	// SectionTitleFn gives a keyed section's Title from its bucket
+	// (section_print_fn); default PyRepr, as Python prints it.
+	SectionTitleFn func(bucket any) string
 }
 
 // FromTable groups a table's entries into sections of n slots as BCC's
@@ -60,6 +63,14 @@ func FromTable(table string, key, leaf *ctype.Type, read func() ([]maps.Entry, e
 	sections, err = Group(points, n, keyed, sortFn, bpfsys.ErrKeyNotExist)
 	if err != nil {
 		return nil, false, fmt.Errorf("table %s: %w", table, err)
+	}
+	for i := range sections {
+		switch {
+		case keyed && o.SectionTitleFn != nil:
+			sections[i].Title = o.SectionTitleFn(sections[i].Bucket)
+		case keyed:
+			sections[i].Title = PyRepr(sections[i].Bucket)
+		}
 	}
 	return sections, keyed, nil
 }

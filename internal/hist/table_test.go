@@ -56,6 +56,13 @@ func TestFromTableKeyed(t *testing.T) {
 	if got := sections[0].Slots(true); len(got) != 2 || got[1].Low != 1 || got[1].Count.Int64() != 3 {
 		t.Errorf("slots of sh: %v", got)
 	}
+	if sections[0].Title != PyRepr(sections[0].Bucket) {
+		t.Errorf("default title %q, want PyRepr %q", sections[0].Title, PyRepr(sections[0].Bucket))
+	}
+	titled, _, _ := FromTable("h", key, leaf, read, Log2Slots, TableOptions{SectionTitleFn: func(b any) string { return "x" + string(b.([]byte)) }}, nil)
+	if len(titled) != 2 || titled[0].Title != "xsh" {
+		t.Errorf("SectionTitleFn titles: %+v", titled)
+	}
 	sections[0].Title, sections[1].Title = "'sh'", "'ls'"
 	var sb strings.Builder
 	if err := Print(&sb, sections, PrintOptions{Keyed: true, Header: "comm"}); err != nil {

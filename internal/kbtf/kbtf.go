@@ -56,3 +56,40 @@ func HasMember(members []btf.Member, name string) bool {
 	}
 	return false
 }
+
+// MemberOffset finds a member's byte offset in struct structName, looking
+// inside anonymous structs and unions as C does.
+func MemberOffset(spec *btf.Spec, structName, member string) (int, error) {
+	var s *btf.Struct
+	if err := spec.TypeByName(structName, &s); err != nil {
+		return 0, err
+	}
+	if off, ok := findMember(s.Members, member, 0); ok {
+		return int(off / 8), nil
+	}
+	return 0, fmt.Errorf("struct %s has no member %s", structName, member)
+}
+
+// findMember returns the bit offset of name among members, base being the
+// offset of the struct or union that holds them.
+func findMember(members []btf.Member, name string, base btf.Bits) (btf.Bits, bool) {
+	for _, m := range members {
+		if m.Name == name {
+			return base + m.Offset, true
+		}
+		if m.Name != "" {
+			continue
+		}
+		switch t := btf.UnderlyingType(m.Type).(type) {
+		case *btf.Struct:
+			if off, ok := findMember(t.Members, name, base+m.Offset); ok {
+				return off, true
+			}
+		case *btf.Union:
+			if off, ok := findMember(t.Members, name, base+m.Offset); ok {
+				return off, true
+			}
+		}
+	}
+	return 0, false
+}

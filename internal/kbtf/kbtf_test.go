@@ -39,3 +39,18 @@ func TestStructHasFieldOfRunningKernel(t *testing.T) {
 		t.Error("an unknown struct gave no error")
 	}
 }
+
+func TestFindMemberOffsetsThroughAnonymousMembers(t *testing.T) {
+	i32 := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	inner := &btf.Struct{Size: 4, Members: []btf.Member{{Name: "d", Type: i32}}}
+	u := &btf.Union{Size: 4, Members: []btf.Member{{Name: "b", Type: i32}, {Type: inner}}}
+	members := []btf.Member{{Name: "a", Type: i32}, {Type: &btf.Struct{Size: 8, Members: []btf.Member{{Name: "c", Type: i32}, {Type: u, Offset: 32}}}, Offset: 64}}
+	for name, want := range map[string]btf.Bits{"a": 0, "c": 64, "b": 96, "d": 96} {
+		if got, ok := findMember(members, name, 0); !ok || got != want {
+			t.Errorf("findMember(%s) = %d, %v, want %d", name, got, ok, want)
+		}
+	}
+	if _, ok := findMember(members, "e", 0); ok {
+		t.Error("findMember found a member that is not there")
+	}
+}

@@ -112,8 +112,8 @@ type Config struct {
 	// the architecture's asm directory).
 	UAPIDirs []string
 	// LayoutCheck, when set, verifies that installed headers of the
-	// running release lay out kernel structs as the BTF does (it
-	// compiles; see bcc). Auto skips headers for which it fails.
+	// running release lay out kernel structs as the BTF does (it compiles:
+	// see compiler.ResolveHeaders). Auto skips headers for which it fails.
 	LayoutCheck func(dir string) error
 }
 

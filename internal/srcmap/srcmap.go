@@ -211,3 +211,32 @@ func Hint(output string) string {
 	}
 	return strings.TrimSpace(hint)
 }
+
+// processedInsns is the verifier log's summary line.
+var processedInsns = regexp.MustCompile(`processed (\d+) insns`)
+
+// ProcessedInsns returns the instruction count of a verifier log's last
+// "processed N insns" line, and whether the log has one.
+func ProcessedInsns(log string) (int, bool, error) {
+	m := processedInsns.FindAllStringSubmatch(log, -1)
+	if len(m) == 0 {
+		return 0, false, nil
+	}
+	n, err := strconv.Atoi(m[len(m)-1][1])
+	return n, true, err
+}
+
+// LastLines returns the last n non-empty lines of a log.
+func LastLines(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	var kept []string
+	for i := len(lines) - 1; i >= 0 && len(kept) < n; i-- {
+		if strings.TrimSpace(lines[i]) != "" {
+			kept = append(kept, lines[i])
+		}
+	}
+	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+		kept[i], kept[j] = kept[j], kept[i]
+	}
+	return strings.Join(kept, "\n")
+}

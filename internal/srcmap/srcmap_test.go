@@ -65,3 +65,23 @@ func TestHint(t *testing.T) {
 		t.Errorf("Hint without one = %q", got)
 	}
 }
+
+func TestProcessedInsnsTakesTheLastSummary(t *testing.T) {
+	log := "0: (b7) r0 = 0\nprocessed 3 insns (limit 1000000)\n...\nprocessed 17 insns (limit 1000000) max_states_per_insn 0\n"
+	if n, ok, err := ProcessedInsns(log); n != 17 || !ok || err != nil {
+		t.Errorf("ProcessedInsns = %d, %v, %v, want 17", n, ok, err)
+	}
+	if _, ok, _ := ProcessedInsns("0: (95) exit\n"); ok {
+		t.Error("ProcessedInsns found a count in a log without one")
+	}
+}
+
+func TestLastLinesSkipsEmptyLines(t *testing.T) {
+	log := "a\nb\n\n  \nc\nd\n\n"
+	if got := LastLines(log, 3); got != "b\nc\nd" {
+		t.Errorf("LastLines(3) = %q", got)
+	}
+	if got := LastLines(log, 10); got != "a\nb\nc\nd" {
+		t.Errorf("LastLines(10) = %q", got)
+	}
+}
