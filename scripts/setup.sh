@@ -17,7 +17,7 @@ packages=(libbpfcc-dev python3-bpfcc bpftool linux-headers-amd64 systemtap-sdt-d
 packages+=(prometheus) # gobcc export's tests: a real Prometheus server and promtool
 packages+=(bpfcc-tools bpftrace) # references: BCC's own tools (ported tools' tests) and bpftrace -l (gobcc list)
 packages+=(qemu-system-x86 busybox-static) # make vmtest: a QEMU guest of a kernel with kprobes
-packages+=(podman runc crun fuse-overlayfs netavark aardvark-dns slirp4netns uidmap debootstrap) # the Containerfile built and run in a test (scripts/test_container.sh); the set verified here
+packages+=(podman runc crun fuse-overlayfs netavark aardvark-dns slirp4netns uidmap debootstrap curl) # the Containerfile built and run in a test (scripts/test_container.sh); the set verified here
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
