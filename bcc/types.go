@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
+	"github.com/gobcc/gobcc/internal/maps"
 )
 
 // ProgType is a BPF program type (the kernel's enum bpf_prog_type). The
@@ -105,14 +106,11 @@ const (
 
 // String returns the kernel's lower-case name for the map type.
 func (t MapType) String() string {
-	if s, ok := bpfsys.MapTypeName(uint32(t)); ok {
-		return s
-	}
-	return fmt.Sprintf("map_type(%d)", int(t))
+	return maps.Type(t).String()
 }
 
 // PerCPU reports whether the map keeps one value per possible CPU.
-func (t MapType) PerCPU() bool { return bpfsys.IsPerCPU(uint32(t)) }
+func (t MapType) PerCPU() bool { return maps.Type(t).PerCPU() }
 
 // IsArray reports whether keys are the indexes 0..MaxEntries-1.
-func (t MapType) IsArray() bool { return bpfsys.IsArrayMap(uint32(t)) }
+func (t MapType) IsArray() bool { return maps.Type(t).IsArray() }

@@ -18,10 +18,4 @@ func TestTypeNames(t *testing.T) {
 			t.Errorf("ProgTypeByName(%q) = %d, %v; want %d", name, back, ok, typ)
 		}
 	}
-	if n, ok := MapTypeName(unix.BPF_MAP_TYPE_LRU_PERCPU_HASH); !ok || n != "lru_percpu_hash" {
-		t.Errorf("lru_percpu_hash: %q %v", n, ok)
-	}
-	if !IsArrayMap(unix.BPF_MAP_TYPE_PERCPU_ARRAY) || IsArrayMap(unix.BPF_MAP_TYPE_HASH) {
-		t.Error("IsArrayMap")
-	}
 }
