@@ -17,7 +17,7 @@ import (
 const benchEntries = 100000
 
 // fillCallers puts benchEntries call sites, spread evenly over the
-// kernel's text, into the callers table (scripts/bench_exporter_bcc.py
+// kernel's text, into the callers table (scripts/bench/export_scrape.py
 // fills BCC Python's table the same way).
 func fillCallers(tb testing.TB, b *bcc.BPF) {
 	tb.Helper()
