@@ -1,20 +1,17 @@
 package benchcmp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/exporter"
 )
 
@@ -60,34 +57,20 @@ func init() {
 // ErrExportBench means the exporter benchmark's setup or a scrape failed.
 var ErrExportBench = errors.New("exporter benchmark")
 
-// kernelTextBounds returns _stext and _etext from /proc/kallsyms, as
-// export_scrape.py reads them.
+// kernelTextBounds returns _stext and _etext, as export_scrape.py reads
+// them from /proc/kallsyms.
 func kernelTextBounds() (start, end uint64, err error) {
-	f, err := os.Open("/proc/kallsyms")
+	ks, err := bcc.LoadKernelSymbols()
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 || (fields[2] != "_stext" && fields[2] != "_etext") {
-			continue
-		}
-		a, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil {
-			return 0, 0, err
-		}
-		if fields[2] == "_stext" {
-			start = a
-		} else {
-			end = a
-		}
-	}
-	if err := sc.Err(); err != nil {
+	if start, err = ks.KsymName("_stext"); err != nil {
 		return 0, 0, err
 	}
-	if start == 0 || end <= start {
+	if end, err = ks.KsymName("_etext"); err != nil {
+		return 0, 0, err
+	}
+	if end <= start {
 		return 0, 0, fmt.Errorf("%w: /proc/kallsyms: _stext %#x, _etext %#x", ErrExportBench, start, end)
 	}
 	return start, end, nil
