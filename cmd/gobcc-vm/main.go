@@ -77,7 +77,7 @@ func run(args []string) int {
 	fs.Var(&o.env, "env", "KEY=VALUE for the guest command (repeatable)")
 	fs.StringVar(&o.cacheDir, "cache", vm.DefaultCacheDir, "directory for downloaded and unpacked kernel packages")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "limit for each guest run, boot included")
-	fs.IntVar(&o.cpus, "cpus", 2, "guest CPUs")
+	fs.IntVar(&o.cpus, "cpus", 1, "guest CPUs (TCG guests with 2 have soft-locked; see docs/testing.md)")
 	fs.IntVar(&o.memMB, "mem", 1536, "guest memory in MiB")
 	fs.StringVar(&o.dir, "dir", "", "guest directory for run (default: the current directory)")
 	fs.Usage = func() { usage(); fs.PrintDefaults() }

@@ -310,6 +310,43 @@ func UpdateAll(fd int, keys []byte, keySize int, values []byte, stride int, n in
 	return nil
 }
 
+// ZeroKeys writes a zero value of stride bytes to each of the n keys (of
+// keySize bytes each) that still exists, as BCC's zero() does for a hash.
+// It updates with BPF_EXIST: a key deleted since it was read stays deleted
+// rather than coming back, so a hash that concurrent inserts have filled is
+// never grown past max_entries (an insert there fails with E2BIG).
+func ZeroKeys(fd int, keys []byte, keySize, stride, n int) error {
+	zeros := make([]byte, stride*min(n, updateChunk))
+	batch := true
+	for start := 0; start < n; {
+		count := min(updateChunk, n-start)
+		kb := keys[start*keySize : (start+count)*keySize]
+		if batch {
+			done, err := MapUpdateBatch(fd, kb, zeros[:count*stride], uint32(count), unix.BPF_EXIST)
+			switch {
+			case err == nil:
+				start += count
+				continue
+			case errors.Is(err, ErrKeyNotExist):
+				// The batch stopped at keys[start+done], deleted meanwhile.
+				start += int(done) + 1
+				continue
+			case done != 0 || !batchUnsupported(err):
+				return err
+			}
+			batch = false
+		}
+		for i := 0; i < count; i++ {
+			err := MapUpdate(fd, kb[i*keySize:(i+1)*keySize], zeros[:stride], unix.BPF_EXIST)
+			if err != nil && !errors.Is(err, ErrKeyNotExist) {
+				return err
+			}
+		}
+		start += count
+	}
+	return nil
+}
+
 // ZeroArray writes zeros to every index of an array or per-CPU array of
 // maxEntries values of stride bytes, with UpdateAll.
 func ZeroArray(fd int, maxEntries, stride int) error {

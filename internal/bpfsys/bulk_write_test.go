@@ -101,3 +101,58 @@ func TestZeroArrayAndDeleteIndexes(t *testing.T) {
 		t.Errorf("slot 2 after DeleteIndexes: %v", err)
 	}
 }
+
+// TestZeroKeysSkipsDeletedKeys: a key deleted after it was read is not
+// re-inserted, even when the hash has meanwhile filled up again (where an
+// insert would fail with E2BIG), and the keys after it are still zeroed,
+// through the batch path and the per-key fallback (an LPM trie).
+func TestZeroKeysSkipsDeletedKeys(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		mapType uint32
+	}{{"hash", unix.BPF_MAP_TYPE_HASH}, {"lpm trie (no batch update)", unix.BPF_MAP_TYPE_LPM_TRIE}} {
+		t.Run(c.name, func(t *testing.T) {
+			keySize, flags := 4, uint32(0)
+			if c.mapType == unix.BPF_MAP_TYPE_LPM_TRIE {
+				keySize, flags = 8, unix.BPF_F_NO_PREALLOC
+			}
+			key := func(i uint32) []byte {
+				if keySize == 8 {
+					return append(u32(32), u32(i)...)
+				}
+				return u32(i)
+			}
+			const n = 4
+			fd := newMap(t, c.mapType, uint32(keySize), 8, n, flags)
+			var keys []byte
+			for i := range uint32(n) {
+				keys = append(keys, key(i)...)
+				if err := MapUpdate(fd, key(i), u64(uint64(i)+100), unix.BPF_ANY); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Key 1 goes, key 9 takes its place: the map is full again.
+			if err := MapDelete(fd, key(1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := MapUpdate(fd, key(9), u64(109), unix.BPF_ANY); err != nil {
+				t.Fatal(err)
+			}
+			if err := ZeroKeys(fd, keys, keySize, 8, n); err != nil {
+				t.Fatalf("ZeroKeys with a deleted key in a full map: %v", err)
+			}
+			v := make([]byte, 8)
+			for _, i := range []uint32{0, 2, 3} {
+				if err := MapLookup(fd, key(i), v); err != nil || !bytes.Equal(v, u64(0)) {
+					t.Errorf("key %d after ZeroKeys = %x, %v; want 0", i, v, err)
+				}
+			}
+			if err := MapLookup(fd, key(1), v); !errors.Is(err, ErrKeyNotExist) {
+				t.Errorf("deleted key 1 after ZeroKeys: %x, %v; want ErrKeyNotExist", v, err)
+			}
+			if err := MapLookup(fd, key(9), v); err != nil || !bytes.Equal(v, u64(109)) {
+				t.Errorf("key 9 (not in the list) after ZeroKeys = %x, %v; want 109", v, err)
+			}
+		})
+	}
+}

@@ -267,7 +267,7 @@ func (m *Map) Zero() error {
 		if err != nil {
 			return err
 		}
-		return bpfsys.UpdateAll(fd, keys, m.keySize, make([]byte, stride), stride, n)
+		return bpfsys.ZeroKeys(fd, keys, m.keySize, stride, n)
 	})
 	if err != nil {
 		return m.wrap("zero", err)
