@@ -1,6 +1,10 @@
 package maps
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gobcc/gobcc/internal/bpfsys"
+)
 
 // Type is a BPF map type (the kernel's enum bpf_map_type).
 type Type int
@@ -58,10 +62,9 @@ func (t Type) String() string {
 	return fmt.Sprintf("map_type(%d)", int(t))
 }
 
-// PerCPU reports whether the map keeps one value per possible CPU.
-func (t Type) PerCPU() bool {
-	return t == PercpuHash || t == PercpuArray || t == LRUPercpuHash || t == PercpuCgroupStorage
-}
+// PerCPU reports whether the map keeps one value per possible CPU. The
+// list is bpfsys's, which sizes per-CPU values on the raw syscall paths.
+func (t Type) PerCPU() bool { return t >= 0 && bpfsys.IsPerCPU(uint32(t)) }
 
 // IsArray reports whether keys are the indexes 0..MaxEntries-1.
 func (t Type) IsArray() bool {
