@@ -89,7 +89,10 @@ func TestOpenClose100(t *testing.T) {
 	}
 	got := rssKB(t)
 	t.Logf("RSS %d kB -> %d kB over 100 cycles", rss, got)
-	if got-rss > 8*1024 {
+	// Under -race the detector's own bookkeeping grows RSS (measured: 100
+	// to 112 MB over the first 100 cycles, flat over the next 100), so only
+	// the plain run, which make test also runs, checks memory.
+	if got-rss > 8*1024 && !raceDetector {
 		t.Errorf("RSS grew by %d kB over 100 cycles", got-rss)
 	}
 }
