@@ -295,8 +295,9 @@ func (t *Table) Clear() error { return t.m.Clear() }
 // Zero sets every value to zero and keeps the keys (BCC's zero()): for
 // arrays every index, for hash-type tables every key present when it reads
 // them (read first, as BCC does, so that updates cannot disturb a walk in
-// progress). Tables whose values are handles (prog arrays, maps of maps,
-// ...) give an error wrapping ErrWrongTableType.
+// progress); a key deleted after that read stays deleted. Tables whose
+// values are handles (prog arrays, maps of maps, ...) give an error
+// wrapping ErrWrongTableType.
 func (t *Table) Zero() error { return t.m.Zero() }
 
 // ItemsLookupBatch reads every entry with BPF_MAP_LOOKUP_BATCH only (BCC's
