@@ -281,33 +281,7 @@ const updateChunk = 4096
 // the kernel or map type has no batch update (LPM tries, kernels before
 // 5.6).
 func UpdateAll(fd int, keys []byte, keySize int, values []byte, stride int, n int) error {
-	batch := true
-	for start := 0; start < n; start += updateChunk {
-		count := min(updateChunk, n-start)
-		kb := keys[start*keySize : (start+count)*keySize]
-		var vb []byte
-		if len(values) == stride {
-			vb = bytes.Repeat(values, count)
-		} else {
-			vb = values[start*stride : (start+count)*stride]
-		}
-		if batch {
-			done, err := MapUpdateBatch(fd, kb, vb, uint32(count), 0)
-			if err == nil {
-				continue
-			}
-			if done != 0 || !batchUnsupported(err) {
-				return err
-			}
-			batch = false
-		}
-		for i := 0; i < count; i++ {
-			if err := MapUpdate(fd, kb[i*keySize:(i+1)*keySize], vb[i*stride:(i+1)*stride], 0); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return updateAll(fd, keys, keySize, values, stride, n, unix.BPF_ANY)
 }
 
 // ZeroKeys writes a zero value of stride bytes to each of the n keys (of
@@ -316,18 +290,34 @@ func UpdateAll(fd int, keys []byte, keySize int, values []byte, stride int, n in
 // rather than coming back, so a hash that concurrent inserts have filled is
 // never grown past max_entries (an insert there fails with E2BIG).
 func ZeroKeys(fd int, keys []byte, keySize, stride, n int) error {
-	zeros := make([]byte, stride*min(n, updateChunk))
+	return updateAll(fd, keys, keySize, make([]byte, stride), stride, n, unix.BPF_EXIST)
+}
+
+// updateAll is UpdateAll with the update flags; under BPF_EXIST a key that
+// no longer exists is skipped, on the batch path and per key.
+func updateAll(fd int, keys []byte, keySize int, values []byte, stride int, n int, flags uint64) error {
+	skipMissing := func(err error) bool { return flags == unix.BPF_EXIST && errors.Is(err, ErrKeyNotExist) }
+	var repeated []byte // the single value, once per entry of a chunk
+	if len(values) == stride {
+		repeated = bytes.Repeat(values, min(n, updateChunk))
+	}
 	batch := true
 	for start := 0; start < n; {
 		count := min(updateChunk, n-start)
 		kb := keys[start*keySize : (start+count)*keySize]
+		var vb []byte
+		if repeated != nil {
+			vb = repeated[:count*stride]
+		} else {
+			vb = values[start*stride : (start+count)*stride]
+		}
 		if batch {
-			done, err := MapUpdateBatch(fd, kb, zeros[:count*stride], uint32(count), unix.BPF_EXIST)
+			done, err := MapUpdateBatch(fd, kb, vb, uint32(count), flags)
 			switch {
 			case err == nil:
 				start += count
 				continue
-			case errors.Is(err, ErrKeyNotExist):
+			case skipMissing(err):
 				// The batch stopped at keys[start+done], deleted meanwhile.
 				start += int(done) + 1
 				continue
@@ -337,8 +327,8 @@ func ZeroKeys(fd int, keys []byte, keySize, stride, n int) error {
 			batch = false
 		}
 		for i := 0; i < count; i++ {
-			err := MapUpdate(fd, kb[i*keySize:(i+1)*keySize], zeros[:stride], unix.BPF_EXIST)
-			if err != nil && !errors.Is(err, ErrKeyNotExist) {
+			err := MapUpdate(fd, kb[i*keySize:(i+1)*keySize], vb[i*stride:(i+1)*stride], flags)
+			if err != nil && !skipMissing(err) {
 				return err
 			}
 		}

@@ -64,7 +64,7 @@ func (t Type) String() string {
 
 // PerCPU reports whether the map keeps one value per possible CPU. The
 // list is bpfsys's, which sizes per-CPU values on the raw syscall paths.
-func (t Type) PerCPU() bool { return t >= 0 && bpfsys.IsPerCPU(uint32(t)) }
+func (t Type) PerCPU() bool { return bpfsys.IsPerCPU(uint32(t)) }
 
 // IsArray reports whether keys are the indexes 0..MaxEntries-1.
 func (t Type) IsArray() bool {
