@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 // hangGuard bounds a test that would otherwise hang on a kernel that never
@@ -121,14 +123,10 @@ func TestPipeReadsMarkers(t *testing.T) {
 		if !ev.Parsed || ev.Message != markers[next] || ev.Function != "tracing_mark_write" {
 			t.Fatalf("marker %d: got %+v, want tracing_mark_write: %s", next, ev, markers[next])
 		}
-		if ev.PID != tid || ev.Task == "" {
+		if ev.PID != tid {
 			t.Errorf("marker %d from %s-%d, want %s-%d", next, ev.Task, ev.PID, strings.TrimSpace(string(comm)), tid)
-		} else if ev.Task != strings.TrimSpace(string(comm)) && ev.Task != "<...>" {
-			// The task column comes from the kernel's pid to comm cache,
-			// updated at the next context switch: a reused tid can show its
-			// previous owner's name until then.
-			t.Logf("marker %d from %q, not %q: a stale comm cache entry", next, ev.Task, strings.TrimSpace(string(comm)))
 		}
+		testutil.CheckTraceTask(t, fmt.Sprintf("marker %d", next), ev.Task, strings.TrimSpace(string(comm)))
 		if ev.CPU < 0 || ev.CPU >= runtime.NumCPU() || ev.Timestamp < previous || ev.Timestamp == 0 {
 			t.Errorf("marker %d: cpu %d, timestamp %v after %v", next, ev.CPU, ev.Timestamp, previous)
 		}
