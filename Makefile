@@ -54,11 +54,7 @@ test: setup vet
 # suite (this machine's kernel has no kprobes), the kprobe parity programs
 # against BCC Python, the tracefs kprobe_events tests, and `gobcc doctor` and
 # `gobcc run` of a kprobe program. The guest has one CPU (gobcc-vm's
-# default): with two, TCG's guest twice soft-locked both CPUs for ten
-# minutes inside the bcc test binary (once in TestStacksFromTracepoint,
-# once in the kprobe tests) on runs that passed before and after; see
-# docs/testing.md. softlockup_panic (internal/vm) ends a stuck guest within
-# seconds, with its stack on the console, instead of at --timeout.
+# default; docs/testing.md says why).
 # VMKERNEL names other kernel packages
 # (space-separated); see docs/testing.md.
 VMKERNEL ?=

@@ -38,7 +38,7 @@ type Config struct {
 	Accel string
 	// CPUs and MemoryMB size the guest; zero means 1 CPU and 1536 MiB.
 	// One CPU is the default because TCG guests with two twice soft-locked
-	// both CPUs for minutes in our kprobe and stack tests (see Makefile).
+	// both CPUs for minutes (see docs/testing.md).
 	CPUs     int
 	MemoryMB int
 	// Timeout bounds the whole run, boot included; zero means none beyond
