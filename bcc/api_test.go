@@ -14,11 +14,13 @@ import (
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/tracefs"
+	"github.com/gobcc/gobcc/symbols"
+	"github.com/gobcc/gobcc/tracepipe"
 )
 
 func TestKernelSymbolsLookupAndKsymOptions(t *testing.T) {
 	testutil.RequireRoot(t)
-	syms, err := LoadKernelSymbols()
+	syms, err := symbols.LoadKernel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestKernelSymbolsLookupAndKsymOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The declared type is the package's own, with documented fields.
-	var sym KernelSymbol
+	var sym symbols.KernelSymbol
 	sym, ok := syms.Lookup(addr + 1)
 	if !ok || sym.Name != "schedule" || sym.Addr != addr || sym.Offset != 1 || sym.Module != "kernel" {
 		t.Errorf("Lookup(schedule+1) = %+v, %v; want schedule at %#x, offset 1, module kernel", sym, ok, addr)
@@ -36,34 +38,34 @@ func TestKernelSymbolsLookupAndKsymOptions(t *testing.T) {
 		t.Error("Lookup(1) found a symbol")
 	}
 	for _, c := range []struct {
-		opts []KsymOptions
+		opts []symbols.Options
 		want string
 	}{
 		{nil, "schedule"},
-		{[]KsymOptions{{}}, "schedule"},
-		{[]KsymOptions{{ShowOffset: true}}, "schedule+0x1"},
-		{[]KsymOptions{{ShowModule: true}}, "schedule [kernel]"},
-		{[]KsymOptions{{ShowModule: true, ShowOffset: true}}, "schedule+0x1 [kernel]"},
+		{[]symbols.Options{{}}, "schedule"},
+		{[]symbols.Options{{ShowOffset: true}}, "schedule+0x1"},
+		{[]symbols.Options{{ShowModule: true}}, "schedule [kernel]"},
+		{[]symbols.Options{{ShowModule: true, ShowOffset: true}}, "schedule+0x1 [kernel]"},
 	} {
 		if got := syms.Ksym(addr+1, c.opts...); got != c.want {
 			t.Errorf("Ksym(schedule+1, %+v) = %q, want %q", c.opts, got, c.want)
 		}
 	}
 	// More than one options value is an error, shown in the string.
-	got := syms.Ksym(addr, KsymOptions{}, KsymOptions{ShowOffset: true})
+	got := syms.Ksym(addr, symbols.Options{}, symbols.Options{ShowOffset: true})
 	if !strings.Contains(got, ErrTooManyOptions.Error()) {
-		t.Errorf("Ksym with two KsymOptions = %q, want it to say %q", got, ErrTooManyOptions)
+		t.Errorf("Ksym with two symbols.Options = %q, want it to say %q", got, ErrTooManyOptions)
 	}
 }
 
 func TestOneOption(t *testing.T) {
-	if o, err := oneOption[KsymOptions](nil); err != nil || o != (KsymOptions{}) {
+	if o, err := oneOption[symbols.Options](nil); err != nil || o != (symbols.Options{}) {
 		t.Errorf("no options: %+v, %v", o, err)
 	}
-	if o, err := oneOption([]KsymOptions{{ShowModule: true}}); err != nil || !o.ShowModule {
+	if o, err := oneOption([]symbols.Options{{ShowModule: true}}); err != nil || !o.ShowModule {
 		t.Errorf("one option: %+v, %v", o, err)
 	}
-	if _, err := oneOption([]KsymOptions{{}, {}}); !errors.Is(err, ErrTooManyOptions) {
+	if _, err := oneOption([]symbols.Options{{}, {}}); !errors.Is(err, ErrTooManyOptions) {
 		t.Errorf("two options: %v, want ErrTooManyOptions", err)
 	}
 }
@@ -145,16 +147,16 @@ func TestFunctionVerifiedInsns(t *testing.T) {
 
 // openTracePipeWaiting opens trace_pipe, waiting while another reader (an
 // engineer's test, a BCC tool) holds it.
-func openTracePipeWaiting(t *testing.T) *TracePipe {
+func openTracePipeWaiting(t *testing.T) *tracepipe.Pipe {
 	t.Helper()
 	giveUp := time.Now().Add(30 * time.Second)
 	for {
-		p, err := OpenTracePipe()
+		p, err := tracepipe.Open()
 		if err == nil {
 			return p
 		}
-		if !errors.Is(err, ErrPipeBusy) || time.Now().After(giveUp) {
-			t.Fatalf("OpenTracePipe: %v", err)
+		if !errors.Is(err, tracepipe.ErrBusy) || time.Now().After(giveUp) {
+			t.Fatalf("tracepipe.Open: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -164,8 +166,8 @@ func TestOpenTracePipe(t *testing.T) {
 	testutil.RequireRoot(t)
 	pipe := openTracePipeWaiting(t)
 	defer pipe.Close()
-	if _, err := OpenTracePipe(); !errors.Is(err, ErrPipeBusy) {
-		t.Errorf("second OpenTracePipe: %v, want ErrPipeBusy", err)
+	if _, err := tracepipe.Open(); !errors.Is(err, tracepipe.ErrBusy) {
+		t.Errorf("second tracepipe.Open: %v, want tracepipe.ErrBusy", err)
 	}
 	dir, err := tracefs.Dir()
 	if err != nil {
@@ -208,12 +210,12 @@ func TestOpenTracePipe(t *testing.T) {
 }
 
 func TestParseTraceLine(t *testing.T) {
-	ev, ok := ParseTraceLine("           <...>-1234    [001] d..31  5678.901234: bpf_trace_printk: hello world\n")
+	ev, ok := tracepipe.ParseLine("           <...>-1234    [001] d..31  5678.901234: bpf_trace_printk: hello world\n")
 	if !ok || ev.Task != "<...>" || ev.PID != 1234 || ev.CPU != 1 || ev.Flags != "d..31" ||
 		ev.Timestamp != 5678901234*time.Microsecond || ev.Function != "bpf_trace_printk" || ev.Message != "hello world" {
-		t.Errorf("ParseTraceLine = %+v, %v", ev, ok)
+		t.Errorf("tracepipe.ParseLine = %+v, %v", ev, ok)
 	}
-	ev, ok = ParseTraceLine("not a trace line")
+	ev, ok = tracepipe.ParseLine("not a trace line")
 	if ok || ev.Raw != "not a trace line" || ev.Parsed {
 		t.Errorf("unparsable line = %+v, %v", ev, ok)
 	}

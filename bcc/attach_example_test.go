@@ -5,6 +5,7 @@ import (
 	"log"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/perf"
 )
 
 // Attach calls return a Link; closing it detaches just that attachment.
@@ -37,7 +38,7 @@ func ExampleBPF_AttachPerfEvent() {
 	}
 	defer b.Close()
 	cpu := 0
-	if _, err := b.AttachPerfEvent(bcc.PerfTypeSoftware, bcc.PerfSWCPUClock, "on_sample",
+	if _, err := b.AttachPerfEvent(perf.TypeSoftware, perf.SWCPUClock, "on_sample",
 		bcc.PerfEventOptions{SampleFreq: 99, CPU: &cpu}); err != nil {
 		log.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/perf"
 )
 
 // Counts this thread's calls in hits[0].
@@ -174,7 +175,7 @@ func TestLinkPerfEvent(t *testing.T) {
 	}
 	defer b.Close()
 	perfBefore := perfFDs(t)
-	l, err := b.AttachPerfEvent(PerfTypeSoftware, PerfSWCPUClock, "on_sample", PerfEventOptions{SamplePeriod: 1 << 40})
+	l, err := b.AttachPerfEvent(perf.TypeSoftware, perf.SWCPUClock, "on_sample", PerfEventOptions{SamplePeriod: 1 << 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestLinkPerfEvent(t *testing.T) {
 	if cpus > 1 && l.FD() != -1 {
 		t.Errorf("FD = %d for %d events, want -1", l.FD(), cpus)
 	}
-	checkLinkCloses(t, l, func() error { return b.DetachPerfEvent(PerfTypeSoftware, PerfSWCPUClock) })
+	checkLinkCloses(t, l, func() error { return b.DetachPerfEvent(perf.TypeSoftware, perf.SWCPUClock) })
 	if got := perfFDs(t); got != perfBefore {
 		t.Errorf("perf fds %d after Link.Close, want %d", got, perfBefore)
 	}
@@ -194,7 +195,7 @@ func TestLinkPerfEvent(t *testing.T) {
 	}
 	// One CPU: one descriptor, which FD gives.
 	cpu := 0
-	l, err = b.AttachPerfEventRaw(PerfEventAttr{Type: PerfTypeSoftware, Config: PerfSWCPUClock, SamplePeriod: 1 << 40, Flags: PerfEventExcludeIdle},
+	l, err = b.AttachPerfEventRaw(perf.Attr{Type: perf.TypeSoftware, Config: perf.SWCPUClock, SamplePeriod: 1 << 40, Flags: perf.ExcludeIdle},
 		"on_sample", PerfEventOptions{CPU: &cpu})
 	if err != nil {
 		t.Fatal(err)
@@ -214,11 +215,11 @@ func TestPerfEventOptionsChecked(t *testing.T) {
 	defer b.Close()
 	cpu := -1
 	for name, err := range map[string]error{
-		"two options":       attachErr(b.AttachPerfEvent(PerfTypeSoftware, PerfSWCPUClock, "on_sample", PerfEventOptions{SampleFreq: 1}, PerfEventOptions{SampleFreq: 1})),
-		"negative CPU":      attachErr(b.AttachPerfEvent(PerfTypeSoftware, PerfSWCPUClock, "on_sample", PerfEventOptions{SampleFreq: 1, CPU: &cpu})),
-		"raw with sampling": attachErr(b.AttachPerfEventRaw(PerfEventAttr{Type: PerfTypeSoftware, SampleFreq: 1}, "on_sample", PerfEventOptions{SampleFreq: 1})),
-		"period and freq":   attachErr(b.AttachPerfEventRaw(PerfEventAttr{Type: PerfTypeSoftware, SampleFreq: 1, SamplePeriod: 1}, "on_sample")),
-		"unknown flag":      attachErr(b.AttachPerfEventRaw(PerfEventAttr{Type: PerfTypeSoftware, SamplePeriod: 1, Flags: 1 << 10}, "on_sample")),
+		"two options":       attachErr(b.AttachPerfEvent(perf.TypeSoftware, perf.SWCPUClock, "on_sample", PerfEventOptions{SampleFreq: 1}, PerfEventOptions{SampleFreq: 1})),
+		"negative CPU":      attachErr(b.AttachPerfEvent(perf.TypeSoftware, perf.SWCPUClock, "on_sample", PerfEventOptions{SampleFreq: 1, CPU: &cpu})),
+		"raw with sampling": attachErr(b.AttachPerfEventRaw(perf.Attr{Type: perf.TypeSoftware, SampleFreq: 1}, "on_sample", PerfEventOptions{SampleFreq: 1})),
+		"period and freq":   attachErr(b.AttachPerfEventRaw(perf.Attr{Type: perf.TypeSoftware, SampleFreq: 1, SamplePeriod: 1}, "on_sample")),
+		"unknown flag":      attachErr(b.AttachPerfEventRaw(perf.Attr{Type: perf.TypeSoftware, SamplePeriod: 1, Flags: 1 << 10}, "on_sample")),
 	} {
 		if err == nil {
 			t.Errorf("%s: accepted", name)

@@ -12,7 +12,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/features"
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/perf"
+	"github.com/gobcc/gobcc/probes"
 )
 
 // A cpu-clock sampling program counts samples per pid; a busy child gets
@@ -70,7 +73,7 @@ int on_sample(struct bpf_perf_event_data *ctx) {
 		t.Errorf("second detach: %v", err)
 	}
 	// Raw form, one CPU, then Close.
-	attr := PerfEventAttr{Type: PerfTypeSoftware, Config: PerfSWCPUClock, SamplePeriod: 1000000}
+	attr := perf.Attr{Type: perf.TypeSoftware, Config: perf.SWCPUClock, SamplePeriod: 1000000}
 	cpu0 := 0
 	if _, err := b.AttachPerfEventRaw(attr, "on_sample", PerfEventOptions{CPU: &cpu0}); err != nil {
 		t.Fatal(err)
@@ -109,15 +112,15 @@ func onlineCPUCount() (int, error) {
 
 func TestTracepointRe(t *testing.T) {
 	testutil.RequireRoot(t)
-	tps, err := GetTracepoints(`syscalls:sys_enter_get(pid|ppid)$`)
+	tps, err := probes.GetTracepoints(`syscalls:sys_enter_get(pid|ppid)$`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(tps, ",") != "syscalls:sys_enter_getpid,syscalls:sys_enter_getppid" {
-		t.Fatalf("GetTracepoints = %v", tps)
+		t.Fatalf("probes.GetTracepoints = %v", tps)
 	}
-	if !TracepointExists("syscalls", "sys_enter_getpid") || TracepointExists("syscalls", "sys_enter_nope") {
-		t.Error("TracepointExists wrong")
+	if !probes.TracepointExists("syscalls", "sys_enter_getpid") || probes.TracepointExists("syscalls", "sys_enter_nope") {
+		t.Error("probes.TracepointExists wrong")
 	}
 	// Count only this thread's calls: the Go runtime itself calls getpid
 	// (from other threads) when it preempts goroutines.
@@ -296,9 +299,9 @@ LSM_PROBE(file_open) { return 0; }
 		attach    func() error
 		what      string
 	}{
-		{SupportKfunc(), func() error { return attachErr(b.AttachKfunc(names[0])) }, "fentry"},
-		{SupportKfunc(), func() error { return attachErr(b.AttachKretfunc(names[1])) }, "fexit"},
-		{SupportLSM(), func() error { return attachErr(b.AttachLSM(names[2])) }, "LSM"},
+		{features.SupportKfunc(), func() error { return attachErr(b.AttachKfunc(names[0])) }, "fentry"},
+		{features.SupportKfunc(), func() error { return attachErr(b.AttachKretfunc(names[1])) }, "fexit"},
+		{features.SupportLSM(), func() error { return attachErr(b.AttachLSM(names[2])) }, "LSM"},
 	}
 	for _, c := range checks {
 		err := c.attach()
@@ -319,20 +322,20 @@ LSM_PROBE(file_open) { return 0; }
 		}
 		t.Log(err)
 	}
-	if !SupportRawTracepoint() {
-		t.Error("SupportRawTracepoint = false on a kernel with raw tracepoints")
+	if !features.SupportRawTracepoint() {
+		t.Error("features.SupportRawTracepoint = false on a kernel with raw tracepoints")
 	}
 }
 
 func TestProbeFeatures(t *testing.T) {
 	testutil.RequireRoot(t)
-	got := map[string]Feature{}
+	got := map[string]features.Feature{}
 	perfBefore := perfFDs(t)
-	features := ProbeFeatures()
+	all := features.All()
 	if n := perfFDs(t); n != perfBefore {
-		t.Errorf("ProbeFeatures left perf events open: %d before, %d after", perfBefore, n)
+		t.Errorf("features.All left perf events open: %d before, %d after", perfBefore, n)
 	}
-	for _, f := range features {
+	for _, f := range all {
 		got[f.Name] = f
 		t.Logf("%-16s %-5v %s", f.Name, f.Supported, f.Detail)
 	}
@@ -342,8 +345,8 @@ func TestProbeFeatures(t *testing.T) {
 		}
 	}
 	_, kerr := kprobeSupport()
-	if got["kprobes"].Supported != (kerr == nil) || got["fentry/kfunc"].Supported != SupportKfunc() || got["LSM"].Supported != SupportLSM() {
-		t.Error("ProbeFeatures disagrees with the Support functions")
+	if got["kprobes"].Supported != (kerr == nil) || got["fentry/kfunc"].Supported != features.SupportKfunc() || got["LSM"].Supported != features.SupportLSM() {
+		t.Error("features.All disagrees with the Support functions")
 	}
 	if !strings.Contains(got["uprobes"].Detail, "attached to a uprobe") || !strings.Contains(got["BTF"].Detail, "task_struct is") {
 		t.Errorf("uprobes and BTF are probed by attaching and reading: %+v, %+v", got["uprobes"], got["BTF"])

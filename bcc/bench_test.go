@@ -3,10 +3,11 @@ package bcc
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/gobcc/gobcc/internal/kallsyms"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gobcc/gobcc/internal/kallsyms"
 
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/testutil"

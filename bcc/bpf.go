@@ -56,7 +56,7 @@ type Options struct {
 	// every process (BPF(attach_usdt_ignore_pid=True)).
 	AttachUSDTIgnorePID bool
 	// NoCache compiles through libbcc even when the compile cache holds the
-	// program, and does not store the result. See CacheDir.
+	// program, and does not store the result. See cache.Dir.
 	NoCache bool
 	// Object is a compiled program written by Build (gobcc build), loaded
 	// instead of compiling Text or SrcFile: no libbcc, LLVM or kernel
@@ -65,8 +65,9 @@ type Options struct {
 	Object     []byte
 	ObjectFile string
 	// Headers chooses the kernel headers the program compiles against:
-	// HeadersAuto (the default, also for ""), HeadersBTF, HeadersInstalled,
-	// or a directory. See ResolveHeaders and docs/headers.md.
+	// headers.Auto (the default, also for ""), headers.BTF,
+	// headers.Installed, or a directory. See headers.Resolve and
+	// docs/headers.md.
 	Headers string
 }
 

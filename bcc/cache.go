@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gobcc/gobcc/internal/bpfobj"
-	"github.com/gobcc/gobcc/internal/cache"
 	"github.com/gobcc/gobcc/internal/compiler"
 )
 
@@ -60,56 +58,4 @@ func ReadObjectFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
 	}
 	return data, nil
-}
-
-// CacheEntry is one compiled program in the compile cache.
-type CacheEntry struct {
-	// Key is the hash of the compile's inputs (the file name).
-	Key string
-	// Size is the object's size in bytes.
-	Size int64
-	// LastUsed is when a New last loaded or stored it.
-	LastUsed time.Time
-}
-
-// CacheDir is the compile cache's directory: $GOBCC_CACHE_DIR/objects, by
-// default /var/cache/gobcc/objects.
-func CacheDir() string { return cache.Base() + "/objects" }
-
-// CacheEntries lists the compile cache, most recently used first.
-func CacheEntries() ([]CacheEntry, error) {
-	c, err := cache.Open("")
-	if err != nil {
-		return nil, err
-	}
-	entries, err := c.List()
-	out := make([]CacheEntry, len(entries))
-	for i, e := range entries {
-		out[i] = CacheEntry(e)
-	}
-	return out, err
-}
-
-// ClearCache empties the compile cache and returns how many entries it held.
-func ClearCache() (int, error) {
-	c, err := cache.Open("")
-	if err != nil {
-		return 0, err
-	}
-	return c.Clear()
-}
-
-// PruneCache removes the least recently used entries until the cache holds
-// at most maxBytes, and returns what it removed.
-func PruneCache(maxBytes int64) ([]CacheEntry, error) {
-	c, err := cache.Open("")
-	if err != nil {
-		return nil, err
-	}
-	removed, err := c.Prune(maxBytes)
-	out := make([]CacheEntry, len(removed))
-	for i, e := range removed {
-		out[i] = CacheEntry(e)
-	}
-	return out, err
 }

@@ -53,7 +53,7 @@
 // XxxOptions passed as a trailing variadic parameter, opts ...XxxOptions,
 // taking none (the defaults) or one; more than one is an error
 // ([ErrTooManyOptions]). For example b.Ksym(addr) and
-// b.Ksym(addr, bcc.KsymOptions{ShowOffset: true}), which are BCC's
+// b.Ksym(addr, symbols.Options{ShowOffset: true}), which are BCC's
 // b.ksym(addr) and b.ksym(addr, show_offset=True).
 //
 // # Where things are
@@ -61,20 +61,23 @@
 //   - Compile and load: [New], [NewContext], [Options], [BPF.LoadFunc],
 //     [Function], [ProgType], [CompileError], [VerifierError].
 //   - Attach: the BPF.Attach* and Detach* methods (tracepoints, raw
-//     tracepoints, kprobes, uprobes, USDT, perf events, XDP, sockets), and
-//     the feature probes [ProbeFeatures], [SupportKfunc], [SupportLSM].
+//     tracepoints, kprobes, uprobes, USDT, perf events, XDP, sockets).
+//     Package perf names perf events; package features says what the
+//     kernel allows; package probes lists what there is to attach to.
 //   - Tables: [BPF.Table], [Table] (items, lookups, batch operations, per-CPU
 //     values, histograms), [TableOf] for typed access, [Value] and [CType]
 //     for values read from C.
 //   - Events: [Table.OpenPerfBuffer], [Table.OpenRingBuffer], [Table.Events]
 //     and [BPF.PerfBufferPoll], [BPF.RingBufferPoll].
-//   - Symbols: [BPF.Ksym], [BPF.KsymName], [LoadKernelSymbols] for the
-//     kernel; [BPF.Sym], [BPF.ResolveUser], [BPF.SymName] for processes;
-//     stack tables' Walk.
-//   - Trace output (bpf_trace_printk): [BPF.TraceFields], [BPF.TracePrint],
-//     or [OpenTracePipe] without a program.
+//   - Symbols: [BPF.Ksym], [BPF.KsymName] for the kernel; [BPF.Sym],
+//     [BPF.ResolveUser], [BPF.SymName] for processes; stack tables' Walk.
+//     Package symbols does the same without a BPF object.
+//   - Trace output (bpf_trace_printk): [BPF.TraceFields], [BPF.TracePrint];
+//     package tracepipe reads it without a program.
 //
-// Packages cflags and debugflags build Options.CFlags and Options.Debug.
+// Packages cflags and debugflags build Options.CFlags and Options.Debug;
+// package headers picks the kernel headers a compile uses (Options.Headers),
+// package cache manages the compile cache.
 //
 // # Example
 //
@@ -102,6 +105,6 @@
 //	    log.Fatal(err)
 //	}
 //	for _, it := range items {
-//	    fmt.Printf("%-40s %d\n", b.Ksym(it.Key.Uint64(), bcc.KsymOptions{ShowOffset: true}), it.Value.Uint64())
+//	    fmt.Printf("%-40s %d\n", b.Ksym(it.Key.Uint64(), symbols.Options{ShowOffset: true}), it.Value.Uint64())
 //	}
 package bcc

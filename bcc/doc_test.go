@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // The package documentation's example: BCC's "kmalloc callers" script.
@@ -33,6 +34,6 @@ func Example_kmallocCallers() {
 		log.Fatal(err)
 	}
 	for _, it := range items {
-		fmt.Printf("%-40s %d\n", b.Ksym(it.Key.Uint64(), bcc.KsymOptions{ShowOffset: true}), it.Value.Uint64())
+		fmt.Printf("%-40s %d\n", b.Ksym(it.Key.Uint64(), symbols.Options{ShowOffset: true}), it.Value.Uint64())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/tracepipe"
 )
 
 const getpidValueProg = `
@@ -255,16 +256,16 @@ TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
 
 func TestTraceBufferSize(t *testing.T) {
 	testutil.RequireRoot(t)
-	before, _, err := TraceBufferSize()
+	before, _, err := tracepipe.BufferSize()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { SetTraceBufferSize(before) })
-	if err := SetTraceBufferSize(before + 64); err != nil {
+	t.Cleanup(func() { tracepipe.SetBufferSize(before) })
+	if err := tracepipe.SetBufferSize(before + 64); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := TraceBufferSize()
+	got, _, err := tracepipe.BufferSize()
 	if err != nil || got < before+64 {
-		t.Errorf("after SetTraceBufferSize(%d): %d, %v", before+64, got, err)
+		t.Errorf("after tracepipe.SetBufferSize(%d): %d, %v", before+64, got, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gobcc/gobcc/headers"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/kheaders"
 	"github.com/gobcc/gobcc/internal/testutil"
@@ -40,14 +41,14 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
 func BenchmarkNewHeaders(b *testing.B) {
 	testutil.RequireRoot(b)
 	for _, prog := range []string{"seed", "sched"} {
-		for _, variant := range []string{HeadersInstalled, HeadersBTF, "btf-whole"} {
+		for _, variant := range []string{headers.Installed, headers.BTF, "btf-whole"} {
 			b.Run(prog+"/"+variant, func(b *testing.B) {
 				policy := variant
 				if variant == "btf-whole" {
-					policy = HeadersBTF
+					policy = headers.BTF
 					b.Setenv(compiler.NoSubsetsEnv, "1")
 				}
-				if _, err := ResolveHeaders(policy); err != nil {
+				if _, err := headers.Resolve(policy); err != nil {
 					testutil.RequireKernel(b, "headers %s: %v", policy, err)
 				}
 				for b.Loop() {

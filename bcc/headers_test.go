@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/headers"
 	"github.com/gobcc/gobcc/internal/cache"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/testutil"
@@ -34,7 +35,7 @@ func headersForTest(t *testing.T) string {
 		testutil.RequireKernel(t, "no kernel BTF: %v", err)
 	}
 	if os.Getenv(hideHeadersEnv) != "1" {
-		return HeadersBTF
+		return headers.BTF
 	}
 	for _, dir := range []string{"/usr/src", "/lib/modules"} {
 		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=0755"); err != nil {
@@ -45,14 +46,14 @@ func headersForTest(t *testing.T) string {
 			t.Fatalf("%s is not empty: %v %v", dir, entries, err)
 		}
 	}
-	tree, err := ResolveHeaders(HeadersAuto)
+	tree, err := headers.Resolve(headers.Auto)
 	if err != nil {
-		t.Fatalf("ResolveHeaders(auto) without installed headers: %v", err)
+		t.Fatalf("headers.Resolve(auto) without installed headers: %v", err)
 	}
 	if tree.Kind != "btf" {
 		t.Fatalf("auto without installed headers chose %q (%s), want btf", tree.Kind, tree.Reason)
 	}
-	return HeadersAuto
+	return headers.Auto
 }
 
 // taskInfo is struct task_info of taskFieldsProgram.
@@ -222,7 +223,7 @@ func TestHeadersInProcess(t *testing.T) {
 	if has != had || now != old {
 		t.Errorf("BCC_KERNEL_SOURCE after the compile: %q (set %v), before: %q (set %v)", now, has, old, had)
 	}
-	offs, tree, err := ProbeLayout(policy, nil)
+	offs, tree, err := headers.ProbeLayout(policy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,13 +290,13 @@ TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
 func TestHeadersSubset(t *testing.T) {
 	headersForTest(t)
 	t.Setenv(cache.EnvDir, t.TempDir())
-	tree, err := ResolveHeaders(HeadersBTF)
+	tree, err := headers.Resolve(headers.BTF)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	text := strings.ReplaceAll(taskFieldsProgram, "WANT_TGID", strconv.Itoa(os.Getpid()))
-	b, err := New(Options{Text: text, Name: "task_fields.c", Headers: HeadersBTF, NoCache: true})
+	b, err := New(Options{Text: text, Name: "task_fields.c", Headers: headers.BTF, NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +339,7 @@ func TestHeadersSubset(t *testing.T) {
 	}
 	fallbacks := compiler.SubsetFallbacks()
 	for round := range 2 {
-		b, err := New(Options{Text: pastedTypeProgram, Name: "pasted.c", Headers: HeadersBTF, NoCache: true})
+		b, err := New(Options{Text: pastedTypeProgram, Name: "pasted.c", Headers: headers.BTF, NoCache: true})
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -380,7 +381,7 @@ func TestHeadersSubset(t *testing.T) {
 		}
 		// A program no subset was made for yet.
 		text := strings.ReplaceAll(taskFieldsProgram, "WANT_TGID", strconv.Itoa(os.Getpid())) + "\n// another program\n"
-		b, err := New(Options{Text: text, Name: "task_fields.c", Headers: HeadersBTF, NoCache: true})
+		b, err := New(Options{Text: text, Name: "task_fields.c", Headers: headers.BTF, NoCache: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,9 +13,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gobcc/gobcc/features"
+	"github.com/gobcc/gobcc/headers"
 	"github.com/gobcc/gobcc/internal/memlock"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/usym/usymtest"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // debugProg exercises every disassembler class BCC's compiles produce
@@ -109,9 +112,9 @@ var fdNumbers = regexp.MustCompile(`fd #-?\d+|FD \d+, ID \d+`)
 var bccUpperWord = regexp.MustCompile(`(?m)^ *\d+:      \(64-bit upper word\)$`)
 
 // TestDebugHelpersMatchBCC compares DumpFunc, DisassembleFunc,
-// DecodeTable, Key/LeafSprintf, KeyScanf, FindLibrary,
-// GetUserFunctionsAndAddresses, GetUserAddresses,
-// SupportRawTracepointInModule and XDPAction with BCC Python on the same
+// DecodeTable, Key/LeafSprintf, KeyScanf, symbols.FindLibrary,
+// symbols.GetUserFunctionsAndAddresses, symbols.GetUserAddresses,
+// features.SupportRawTracepointInModule and XDPAction with BCC Python on the same
 // program. Map descriptor numbers differ between the processes and are
 // masked.
 func TestDebugHelpersMatchBCC(t *testing.T) {
@@ -222,13 +225,13 @@ func TestDebugHelpersMatchBCC(t *testing.T) {
 		t.Errorf("short array: want ErrScanf, got %v", err)
 	}
 
-	if p, err := FindLibrary("c"); err != nil || p != want.Libc {
-		t.Errorf("FindLibrary(c) = %q, %v; BCC %q", p, err, want.Libc)
+	if p, err := symbols.FindLibrary("c"); err != nil || p != want.Libc {
+		t.Errorf("symbols.FindLibrary(c) = %q, %v; BCC %q", p, err, want.Libc)
 	}
-	if _, err := FindLibrary("nosuchlib-gobcc"); !errors.Is(err, ErrLibraryNotFound) {
-		t.Errorf("FindLibrary(nosuch): want ErrLibraryNotFound, got %v", err)
+	if _, err := symbols.FindLibrary("nosuchlib-gobcc"); !errors.Is(err, symbols.ErrLibraryNotFound) {
+		t.Errorf("symbols.FindLibrary(nosuch): want symbols.ErrLibraryNotFound, got %v", err)
 	}
-	fns, err := GetUserFunctionsAndAddresses("c", "malloc")
+	fns, err := symbols.GetUserFunctionsAndAddresses("c", "malloc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,18 +247,18 @@ func TestDebugHelpersMatchBCC(t *testing.T) {
 	})
 	// BCC lists a pair once per symbol table (.symtab and .dynsym).
 	if len(got) == 0 || !slices.Equal(fmtPairs(got), slices.Compact(fmtPairs(want.Malloc))) {
-		t.Errorf("GetUserFunctionsAndAddresses(c, malloc):\n%v\nBCC:\n%v", got, want.Malloc)
+		t.Errorf("symbols.GetUserFunctionsAndAddresses(c, malloc):\n%v\nBCC:\n%v", got, want.Malloc)
 	}
-	addrs, err := GetUserAddresses("c", "malloc")
+	addrs, err := symbols.GetUserAddresses("c", "malloc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(addrs)
 	if !slices.Equal(addrs, want.MallocAddrs) {
-		t.Errorf("GetUserAddresses(c, malloc) = %x, BCC %x", addrs, want.MallocAddrs)
+		t.Errorf("symbols.GetUserAddresses(c, malloc) = %x, BCC %x", addrs, want.MallocAddrs)
 	}
-	if ok, err := SupportRawTracepointInModule(); err != nil || ok != want.RawtpMod {
-		t.Errorf("SupportRawTracepointInModule() = %v, %v; BCC %v", ok, err, want.RawtpMod)
+	if ok, err := features.SupportRawTracepointInModule(); err != nil || ok != want.RawtpMod {
+		t.Errorf("features.SupportRawTracepointInModule() = %v, %v; BCC %v", ok, err, want.RawtpMod)
 	}
 	for i, a := range []XDPAction{XDPAborted, XDPDrop, XDPPass, XDPTx, XDPRedirect} {
 		if i >= len(want.XDP) || int(a) != want.XDP[i] {
@@ -302,11 +305,11 @@ func TestGenerateAutoIncludesMatchesBCC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BCC Python: %v", err)
 	}
-	got := GenerateAutoIncludes(words)
+	got := headers.GenerateAutoIncludes(words)
 	if got != string(out) || !strings.Contains(got, "linux/blkdev.h") {
-		t.Errorf("GenerateAutoIncludes:\n%s\nBCC:\n%s", got, out)
+		t.Errorf("headers.GenerateAutoIncludes:\n%s\nBCC:\n%s", got, out)
 	}
-	if GenerateAutoIncludes([]string{"u32", "pid"}) != "" {
+	if headers.GenerateAutoIncludes([]string{"u32", "pid"}) != "" {
 		t.Error("no keyword: want no includes")
 	}
 }

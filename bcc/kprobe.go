@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gobcc/gobcc/internal/attach"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // ErrProbeQuota means attaching would take the process over its probe
@@ -98,28 +99,13 @@ func (b *BPF) DetachKretprobe(event string, fnName ...string) error {
 	return b.detach(LinkKretprobe, event, fnName)
 }
 
-// SyscallPrefixes are the prefixes kernels give system call functions, in
-// the order BCC tries them (BPF._syscall_prefixes, with RISC-V added as in
-// BCC after 0.26).
-var SyscallPrefixes = attach.SyscallPrefixes
-
-// SyscallPrefix returns the prefix this kernel gives system call functions,
-// found as BCC does by looking each candidate up with "bpf" appended. When
-// none is found it returns the first, "sys_", as BCC does.
-func (k *KernelSymbols) SyscallPrefix() string {
-	return attach.SyscallPrefix(SyscallPrefixes, func(name string) bool {
-		_, ok := k.t.Address(name)
-		return ok
-	})
-}
-
 // GetSyscallPrefix returns the kernel's system call function prefix, such
 // as "__x64_sys_" (BCC's get_syscall_prefix). Without kallsyms it returns
 // "sys_".
 func (b *BPF) GetSyscallPrefix() string {
 	k, err := b.ksyms.get()
 	if err != nil {
-		return SyscallPrefixes[0]
+		return symbols.SyscallPrefixes[0]
 	}
 	return k.SyscallPrefix()
 }
@@ -135,16 +121,5 @@ func (b *BPF) GetSyscallFnName(name string) string {
 // fix_syscall_fnname). Other names are returned unchanged. New applies it
 // to kprobe__ and kretprobe__ functions.
 func (b *BPF) FixSyscallFnName(name string) string {
-	return attach.FixSyscallFnName(SyscallPrefixes, name, b.GetSyscallPrefix)
-}
-
-// GetKprobeFunctions lists, sorted and without duplicates, the kernel
-// functions that eventRe matches at their start (Python's re.match, as BCC
-// 0.26's get_kprobe_functions) and that a kprobe may probe: text symbols
-// outside the init and irqentry sections, not in the kprobe blacklist,
-// and not perf, __SCT__, _kbl_addr_ or .cold symbols. A missing blacklist
-// file (a kernel without kprobes) counts as an empty list, where BCC
-// raises.
-func GetKprobeFunctions(eventRe string) ([]string, error) {
-	return attach.KprobeFunctions(eventRe)
+	return attach.FixSyscallFnName(symbols.SyscallPrefixes, name, b.GetSyscallPrefix)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/probes"
 )
 
 // The kprobe suite. It attaches and counts for real where the kernel has
@@ -137,12 +138,12 @@ func TestKprobeSuite(t *testing.T) {
 	if _, err := b.AttachKretprobe("write_null", "on_fn_ret"); err != nil {
 		t.Fatal(err)
 	}
-	reFns, err := GetKprobeFunctions(`(read_zero|write_null)$`)
+	reFns, err := probes.GetKprobeFunctions(`(read_zero|write_null)$`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(reFns, ",") != "read_zero,write_null" && strings.Join(reFns, ",") != "write_null,read_zero" {
-		t.Errorf("GetKprobeFunctions((read_zero|write_null)$) = %q", reFns)
+		t.Errorf("probes.GetKprobeFunctions((read_zero|write_null)$) = %q", reFns)
 	}
 	if _, err := b.AttachKprobeRe(`(read_zero|write_null)$`, "on_re"); err != nil {
 		t.Fatal(err)

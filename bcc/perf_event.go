@@ -2,51 +2,11 @@ package bcc
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/perfevent"
-	"github.com/gobcc/gobcc/internal/tracefs"
-)
-
-// Perf event types for AttachPerfEvent and PerfEventAttr.Type (BCC's
-// PerfType, the kernel's enum perf_type_id).
-const (
-	PerfTypeHardware   uint32 = perfevent.TypeHardware
-	PerfTypeSoftware   uint32 = perfevent.TypeSoftware
-	PerfTypeTracepoint uint32 = perfevent.TypeTracepoint
-	PerfTypeHWCache    uint32 = perfevent.TypeHWCache
-	PerfTypeRaw        uint32 = perfevent.TypeRaw
-	PerfTypeBreakpoint uint32 = perfevent.TypeBreakpoint
-)
-
-// Hardware event configs (BCC's PerfHWConfig, enum perf_hw_id).
-const (
-	PerfHWCPUCycles             uint64 = 0
-	PerfHWInstructions          uint64 = 1
-	PerfHWCacheReferences       uint64 = 2
-	PerfHWCacheMisses           uint64 = 3
-	PerfHWBranchInstructions    uint64 = 4
-	PerfHWBranchMisses          uint64 = 5
-	PerfHWBusCycles             uint64 = 6
-	PerfHWStalledCyclesFrontend uint64 = 7
-	PerfHWStalledCyclesBackend  uint64 = 8
-	PerfHWRefCPUCycles          uint64 = 9
-)
-
-// Software event configs (BCC's PerfSWConfig, enum perf_sw_ids).
-const (
-	PerfSWCPUClock        uint64 = 0
-	PerfSWTaskClock       uint64 = 1
-	PerfSWPageFaults      uint64 = 2
-	PerfSWContextSwitches uint64 = 3
-	PerfSWCPUMigrations   uint64 = 4
-	PerfSWPageFaultsMin   uint64 = 5
-	PerfSWPageFaultsMaj   uint64 = 6
-	PerfSWAlignmentFaults uint64 = 7
-	PerfSWEmulationFaults uint64 = 8
-	PerfSWDummy           uint64 = 9
-	PerfSWBPFOutput       uint64 = 10
+	"github.com/gobcc/gobcc/perf"
+	"github.com/gobcc/gobcc/probes"
 )
 
 // PerfEventOptions are the optional settings of AttachPerfEvent and
@@ -73,68 +33,8 @@ type PerfEventOptions struct {
 	GroupFD int
 }
 
-// PerfEventFlags are perf_event_attr's single-bit settings, for
-// PerfEventAttr.Flags.
-type PerfEventFlags uint64
-
-// The perf_event_attr bits PerfEventAttr can set (BCC's
-// Perf.perf_event_attr bit fields of the same names).
-const (
-	PerfEventInherit       = PerfEventFlags(perfevent.FlagInherit)
-	PerfEventPinned        = PerfEventFlags(perfevent.FlagPinned)
-	PerfEventExclusive     = PerfEventFlags(perfevent.FlagExclusive)
-	PerfEventExcludeUser   = PerfEventFlags(perfevent.FlagExcludeUser)
-	PerfEventExcludeKernel = PerfEventFlags(perfevent.FlagExcludeKernel)
-	PerfEventExcludeHV     = PerfEventFlags(perfevent.FlagExcludeHV)
-	PerfEventExcludeIdle   = PerfEventFlags(perfevent.FlagExcludeIdle)
-	PerfEventExcludeHost   = PerfEventFlags(perfevent.FlagExcludeHost)
-	PerfEventExcludeGuest  = PerfEventFlags(perfevent.FlagExcludeGuest)
-)
-
-// PerfEventAttr is the perf_event_attr of AttachPerfEventRaw: the fields
-// of BCC Python's Perf.perf_event_attr that make sense for a BPF program
-// run on each sample. gobcc fills in size, and sets freq from SampleFreq.
-type PerfEventAttr struct {
-	// Type is the event type, a PerfType* constant or a dynamic PMU's
-	// type (type).
-	Type uint32
-	// Config selects the event within Type (config).
-	Config uint64
-	// SamplePeriod runs the program every SamplePeriod events
-	// (sample_period); SampleFreq about SampleFreq times a second
-	// (sample_freq, setting freq). Give at most one.
-	SamplePeriod uint64
-	SampleFreq   uint64
-	// SampleType and ReadFormat are PERF_SAMPLE_* and PERF_FORMAT_* bits
-	// (sample_type, read_format); a BPF program rarely needs them.
-	SampleType uint64
-	ReadFormat uint64
-	// Flags are the attr's bit fields (inherit, exclude_kernel, ...).
-	Flags PerfEventFlags
-	// PreciseIP is the skid constraint, 0 to 3 (precise_ip).
-	PreciseIP uint8
-	// WakeupEvents is wakeup_events.
-	WakeupEvents uint32
-	// BPType, Config1 and Config2 describe breakpoints (bp_type, bp_addr,
-	// bp_len) and extended configs of dynamic PMUs (config1, config2).
-	BPType  uint32
-	Config1 uint64
-	Config2 uint64
-}
-
-func (a *PerfEventAttr) internal() *perfevent.Attr {
-	return &perfevent.Attr{
-		Type: a.Type, Config: a.Config,
-		SamplePeriod: a.SamplePeriod, SampleFreq: a.SampleFreq,
-		SampleType: a.SampleType, ReadFormat: a.ReadFormat,
-		Flags: perfevent.Flags(a.Flags), PreciseIP: a.PreciseIP,
-		WakeupEvents: a.WakeupEvents, BPType: a.BPType,
-		Config1: a.Config1, Config2: a.Config2,
-	}
-}
-
 // AttachPerfEvent loads fnName as a PerfEvent program and runs it on the
-// perf event evType/evConfig (e.g. PerfTypeSoftware, PerfSWCPUClock) on
+// perf event evType/evConfig (e.g. perf.TypeSoftware, perf.SWCPUClock) on
 // every online CPU, or the one opts names (BCC's
 // attach_perf_event(ev_type=, ev_config=, fn_name=, sample_period=,
 // sample_freq=, pid=, cpu=, group_fd=)). opts, exactly one, must give
@@ -148,10 +48,10 @@ func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opt
 	if (o.SamplePeriod == 0) == (o.SampleFreq == 0) {
 		return nil, fmt.Errorf("attach %s to perf event %d/%d: give exactly one of SamplePeriod and SampleFreq", fnName, evType, evConfig)
 	}
-	attr := PerfEventAttr{Type: evType, Config: evConfig, SamplePeriod: o.SamplePeriod, SampleFreq: o.SampleFreq}
+	attr := perf.Attr{Type: evType, Config: evConfig, SamplePeriod: o.SamplePeriod, SampleFreq: o.SampleFreq}
 	if o.PID > 0 {
 		// Follow the process's children, as libbcc's bpf_attach_perf_event.
-		attr.Flags |= PerfEventInherit
+		attr.Flags |= perf.Inherit
 	}
 	return b.attachPerfEvent(&attr, fnName, o)
 }
@@ -160,7 +60,7 @@ func (b *BPF) AttachPerfEvent(evType uint32, evConfig uint64, fnName string, opt
 // (BCC's attach_perf_event_raw(attr=, fn_name=, pid=, cpu=, group_fd=));
 // opts may give PID, CPU and GroupFD, not the sampling, which attr
 // carries.
-func (b *BPF) AttachPerfEventRaw(attr PerfEventAttr, fnName string, opts ...PerfEventOptions) (*Link, error) {
+func (b *BPF) AttachPerfEventRaw(attr perf.Attr, fnName string, opts ...PerfEventOptions) (*Link, error) {
 	o, err := attachOptions("AttachPerfEventRaw", opts)
 	if err != nil {
 		return nil, err
@@ -171,9 +71,9 @@ func (b *BPF) AttachPerfEventRaw(attr PerfEventAttr, fnName string, opts ...Perf
 	return b.attachPerfEvent(&attr, fnName, o)
 }
 
-func (b *BPF) attachPerfEvent(attr *PerfEventAttr, fnName string, o PerfEventOptions) (*Link, error) {
+func (b *BPF) attachPerfEvent(attr *perf.Attr, fnName string, o PerfEventOptions) (*Link, error) {
 	what := fmt.Sprintf("perf event type %d config %d", attr.Type, attr.Config)
-	open, err := attach.PerfEventOpenerFor(attr.internal(), o.PID, o.CPU, o.GroupFD)
+	open, err := attach.PerfEventOpenerFor(perfAttr(attr), o.PID, o.CPU, o.GroupFD)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %s: %w", fnName, what, err)
 	}
@@ -191,29 +91,13 @@ func (b *BPF) DetachPerfEvent(evType uint32, evConfig uint64) error {
 // and AttachPerfEventRaw (one per CPU per call).
 func (b *BPF) NumOpenPerfEvents() int { return b.links.Descriptors(attach.PerfEvent) }
 
-// GetTracepoints lists the tracepoints, "category:event", whose name tpRe
-// matches at its start (BCC's get_tracepoints, which uses re.match).
-func GetTracepoints(tpRe string) ([]string, error) {
-	re, err := regexp.Compile(tpRe)
-	if err != nil {
-		return nil, fmt.Errorf("tracepoint regexp: %w", err)
-	}
-	return tracefs.Tracepoints(re)
-}
-
-// TracepointExists reports whether the kernel has the tracepoint
-// category:event (BCC's tracepoint_exists).
-func TracepointExists(category, event string) bool {
-	return tracefs.TracepointExists(category, event)
-}
-
-// AttachTracepointRe attaches fnName to every tracepoint GetTracepoints
+// AttachTracepointRe attaches fnName to every tracepoint probes.GetTracepoints
 // lists for tpRe (BCC's attach_tracepoint(tp_re=, fn_name=)). Like BCC it
 // stops at the first failure, but, unlike BCC, it first detaches what it
 // attached. Matching nothing is an error wrapping ErrTracepointNotFound.
 // The Links are owned by b (see Link).
 func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
-	tps, err := GetTracepoints(tpRe)
+	tps, err := probes.GetTracepoints(tpRe)
 	if err != nil {
 		return nil, err
 	}
@@ -223,4 +107,16 @@ func (b *BPF) AttachTracepointRe(tpRe, fnName string) ([]*Link, error) {
 	return attach.AttachAll(tps, false, false, func(tp string) (*Link, error) {
 		return b.AttachTracepoint(tp, fnName)
 	})
+}
+
+// perfAttr is the internal form of a perf.Attr.
+func perfAttr(a *perf.Attr) *perfevent.Attr {
+	return &perfevent.Attr{
+		Type: a.Type, Config: a.Config,
+		SamplePeriod: a.SamplePeriod, SampleFreq: a.SampleFreq,
+		SampleType: a.SampleType, ReadFormat: a.ReadFormat,
+		Flags: perfevent.Flags(a.Flags), PreciseIP: a.PreciseIP,
+		WakeupEvents: a.WakeupEvents, BPType: a.BPType,
+		Config1: a.Config1, Config2: a.Config2,
+	}
 }

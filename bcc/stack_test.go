@@ -16,6 +16,7 @@ import (
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/usym/usymtest"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 const stackProg = `
@@ -125,7 +126,7 @@ func TestStacksFromTracepoint(t *testing.T) {
 	want := usymtest.PythonResolve(t, c.PID, uaddrs, true)
 	var unames []string
 	for i, a := range uaddrs {
-		full := b.Sym(a, c.PID, KsymOptions{ShowModule: true, ShowOffset: true})
+		full := b.Sym(a, c.PID, symbols.Options{ShowModule: true, ShowOffset: true})
 		if full != want[i].SymFull {
 			t.Errorf("frame %d %#x: Sym %q, BCC %q", i, a, full, want[i].SymFull)
 		}
@@ -223,7 +224,7 @@ func TestUserStackOfGoProgram(t *testing.T) {
 	var names []string
 	for i, a := range addrs {
 		names = append(names, b.Sym(a, c.PID))
-		if got := b.Sym(a, c.PID, KsymOptions{ShowModule: true, ShowOffset: true}); got != want[i].SymFull {
+		if got := b.Sym(a, c.PID, symbols.Options{ShowModule: true, ShowOffset: true}); got != want[i].SymFull {
 			t.Errorf("frame %d %#x: Sym %q, BCC %q", i, a, got, want[i].SymFull)
 		}
 	}
@@ -285,7 +286,7 @@ func TestBuildIDStack(t *testing.T) {
 			if len(names) < 3 || names[0] != "do_getpid" || names[1] != "mid_fn" || names[2] != "main" {
 				t.Errorf("build-id stack %v: want do_getpid, mid_fn, main first", names)
 			}
-			if got := b.SymBuildID(frames[0], c.PID, KsymOptions{ShowModule: true, ShowOffset: true}); !strings.HasPrefix(got, "do_getpid+0x") || !strings.HasSuffix(got, " [child]") {
+			if got := b.SymBuildID(frames[0], c.PID, symbols.Options{ShowModule: true, ShowOffset: true}); !strings.HasPrefix(got, "do_getpid+0x") || !strings.HasSuffix(got, " [child]") {
 				t.Errorf("SymBuildID with module and offset: %q", got)
 			}
 		})
@@ -315,8 +316,8 @@ func TestSymMatchesBCCPython(t *testing.T) {
 		for _, demangle := range []bool{true, false} {
 			want := usymtest.PythonResolve(t, ch.PID, addrs, demangle)
 			for i, a := range addrs {
-				opts := KsymOptions{ShowModule: true, ShowOffset: true, NoDemangle: !demangle}
-				plain := KsymOptions{NoDemangle: !demangle}
+				opts := symbols.Options{ShowModule: true, ShowOffset: true, NoDemangle: !demangle}
+				plain := symbols.Options{NoDemangle: !demangle}
 				if got := b.Sym(a, ch.PID, opts); got != want[i].SymFull && !strings.Contains(got, "qsort") {
 					t.Errorf("pid %d %#x: Sym %q, BCC %q", ch.PID, a, got, want[i].SymFull)
 				}
@@ -331,7 +332,7 @@ func TestSymMatchesBCCPython(t *testing.T) {
 	if a, err := b.SymName(c.PID, "gobcctest", "lib_fn"); err != nil || a != c.Addrs["lib_fn"] {
 		t.Errorf("SymName(gobcctest, lib_fn) = %#x, %v; child says %#x", a, err, c.Addrs["lib_fn"])
 	}
-	if _, err := b.SymName(c.PID, "gobcctest", "nope"); !errors.Is(err, ErrSymbolNotFound) {
+	if _, err := b.SymName(c.PID, "gobcctest", "nope"); !errors.Is(err, symbols.ErrSymbolNotFound) {
 		t.Errorf("SymName of a missing symbol: %v", err)
 	}
 	out, err := exec.Command(usymtest.Python, "-c", "from bcc import BPF; print(BPF.find_library('c').decode())").Output()
@@ -339,7 +340,7 @@ func TestSymMatchesBCCPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p, err := b.FindLibrary("c"); err != nil || p != strings.TrimSpace(string(out)) {
-		t.Errorf("FindLibrary(c) = %q, %v; BCC %q", p, err, out)
+		t.Errorf("symbols.FindLibrary(c) = %q, %v; BCC %q", p, err, out)
 	}
 	if got := b.ResolveUser(cxx.Addrs["method"], cxx.PID); got.Demangled != "ns::Widget::method(int) const" || got.Name != "_ZNK2ns6Widget6methodEi" {
 		t.Errorf("ResolveUser: %+v", got)

@@ -2,7 +2,6 @@ package bcc
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/usym"
@@ -52,11 +51,6 @@ func (b *BPF) userResolver() (*usym.Resolver, error) {
 // resolvePID is attach.ResolvePID, for usdt.go.
 func resolvePID(pid int) int { return attach.ResolvePID(pid) }
 
-// userFunctionsRegexp is attach.UserFunctionsRegexp, for helpers.go.
-func userFunctionsRegexp(symRe string) (*regexp.Regexp, error) {
-	return attach.UserFunctionsRegexp(symRe)
-}
-
 // resolveUprobe finds the file and file offset of t with b's resolver,
 // keeping the warning an IFUNC symbol gives.
 func (b *BPF) resolveUprobe(t attach.UprobeTarget) (string, uint64, error) {
@@ -103,12 +97,6 @@ func (b *BPF) AttachUprobeRe(name, symRe, fnName string, opts ...UprobeOptions) 
 // attach_uretprobe(name=, sym_re=, ...)).
 func (b *BPF) AttachUretprobeRe(name, symRe, fnName string, opts ...UprobeOptions) ([]*Link, error) {
 	return b.attachUprobeRe(name, symRe, fnName, true, opts)
-}
-
-// GetUserFunctions lists the function symbols of name (a path or library
-// name) that symRe matches at their start (BCC's get_user_functions).
-func GetUserFunctions(name, symRe string) ([]string, error) {
-	return attach.UserFunctions(name, symRe)
 }
 
 func (b *BPF) attachUprobeRe(name, symRe, fnName string, ret bool, opts []UprobeOptions) ([]*Link, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 const uprobeLibSrc = `
@@ -146,12 +147,12 @@ func TestUprobeFires(t *testing.T) {
 func TestUprobeSymReAndAddr(t *testing.T) {
 	testutil.RequireRoot(t)
 	bins := buildUprobeTargets(t)
-	fns, err := GetUserFunctions(bins.pie, "gobcc_")
+	fns, err := symbols.GetUserFunctions(bins.pie, "gobcc_")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(fns, ",") != "gobcc_target" {
-		t.Errorf("GetUserFunctions(pie, gobcc_) = %v", fns)
+		t.Errorf("symbols.GetUserFunctions(pie, gobcc_) = %v", fns)
 	}
 	ch := testutil.StartChild(t, bins.nopie, "10")
 	b, err := New(Options{Text: uprobeCountProg})

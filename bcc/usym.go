@@ -2,24 +2,16 @@ package bcc
 
 import (
 	"github.com/gobcc/gobcc/internal/usym"
-)
-
-// Errors of user symbol lookups.
-var (
-	// ErrSymbolNotFound means no symbol of that name exists where asked.
-	ErrSymbolNotFound = usym.ErrSymbolNotFound
-	// ErrLibraryNotFound means a short library name ("c") matched no
-	// library of the process or of /etc/ld.so.cache.
-	ErrLibraryNotFound = usym.ErrLibraryNotFound
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // Sym names the function containing addr in process pid (BCC's
 // b.sym(addr, pid, show_module, show_offset, demangle)): opts, zero or one
-// KsymOptions, select the output; a pid below zero means the kernel, as
+// symbols.Options, select the output; a pid below zero means the kernel, as
 // Ksym. It returns "[unknown]" when nothing covers addr. It runs in Go:
 // /proc/PID/maps, the mapped ELF files and their debug files, and
 // /tmp/perf-PID.map; caches live until Close.
-func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOptions) string {
+func (b *BPF) Sym(addr uint64, pid int, opts ...symbols.Options) string {
 	f, bad := ksymOptions(opts)
 	if bad != "" {
 		return bad
@@ -29,31 +21,16 @@ func (b *BPF) Sym(addr uint64, pid int, opts ...KsymOptions) string {
 		if err != nil {
 			return "[unknown]"
 		}
-		return k.Ksym(addr, opts...)
+		return k.Ksym(addr, f)
 	}
 	return b.usyms.Get().Resolve(pid, addr).Format(usym.FormatOptions(f), true)
 }
 
-// UserSymbol is a resolved user-space address.
-type UserSymbol struct {
-	// Name is the symbol as stored (mangled for C++); "" when unknown.
-	Name string
-	// Demangled is Name demangled (Name when not a mangled name).
-	Demangled string
-	// Offset is from the symbol's start; without a symbol, the address in
-	// the module's layout, or the address itself with no module.
-	Offset uint64
-	// Module is the mapped file as the process names it; "" when none.
-	Module string
-	// IFUNC marks GNU indirect functions.
-	IFUNC bool
-}
-
 // ResolveUser resolves addr in process pid to its parts (BCC's
 // SymbolCache(pid).resolve).
-func (b *BPF) ResolveUser(addr uint64, pid int) UserSymbol {
+func (b *BPF) ResolveUser(addr uint64, pid int) symbols.UserSymbol {
 	res := b.usyms.Get().Resolve(pid, addr)
-	return UserSymbol{Name: res.Name, Demangled: res.Demangled(), Offset: res.Offset, Module: res.Module, IFUNC: res.IFUNC}
+	return symbols.UserSymbol{Name: res.Name, Demangled: res.Demangled(), Offset: res.Offset, Module: res.Module, IFUNC: res.IFUNC}
 }
 
 // SymName returns the run-time address of function name in process pid's
@@ -84,7 +61,7 @@ func (b *BPF) AddModule(path string) error {
 // bpf_stack_build_id) from a module registered with AddModule. Frames the
 // kernel could only give as an address ("IP" status) resolve as Sym does
 // in process pid.
-func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...KsymOptions) string {
+func (b *BPF) SymBuildID(frame StackBuildIDFrame, pid int, opts ...symbols.Options) string {
 	f, bad := ksymOptions(opts)
 	if bad != "" {
 		return bad

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobcc/gobcc/headers"
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 func TestMonotonicTime(t *testing.T) {
@@ -27,25 +29,25 @@ func TestKernelStructHasField(t *testing.T) {
 		{"request", "rq_disk", false}, // removed in 5.19: what biolatency checks
 		{"sock_common", "skc_family", true},
 	} {
-		got, err := KernelStructHasField(c.st, c.field)
+		got, err := headers.KernelStructHasField(c.st, c.field)
 		if err != nil {
 			testutil.RequireKernel(t, "kernel BTF: %v", err)
 		}
 		if got != c.want {
-			t.Errorf("KernelStructHasField(%s, %s) = %v, want %v", c.st, c.field, got, c.want)
+			t.Errorf("headers.KernelStructHasField(%s, %s) = %v, want %v", c.st, c.field, got, c.want)
 		}
 	}
-	if _, err := KernelStructHasField("no_such_struct_gobcc", "x"); err == nil {
+	if _, err := headers.KernelStructHasField("no_such_struct_gobcc", "x"); err == nil {
 		t.Error("unknown struct gave no error")
 	}
 }
 
 func TestFindExe(t *testing.T) {
-	if p, err := FindExe("sh"); err != nil || p == "" {
-		t.Errorf("FindExe(sh) = %q, %v", p, err)
+	if p, err := symbols.FindExe("sh"); err != nil || p == "" {
+		t.Errorf("symbols.FindExe(sh) = %q, %v", p, err)
 	}
-	if _, err := FindExe("no-such-program-gobcc"); err == nil {
-		t.Error("FindExe of a missing program succeeded")
+	if _, err := symbols.FindExe("no-such-program-gobcc"); err == nil {
+		t.Error("symbols.FindExe of a missing program succeeded")
 	}
 }
 
@@ -71,10 +73,10 @@ func TestDetectLanguage(t *testing.T) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	time.Sleep(100 * time.Millisecond)
-	if got, err := DetectLanguage(nil, cmd.Process.Pid); err != nil || got != "python" {
-		t.Errorf("DetectLanguage(python) = %q, %v", got, err)
+	if got, err := symbols.DetectLanguage(nil, cmd.Process.Pid); err != nil || got != "python" {
+		t.Errorf("symbols.DetectLanguage(python) = %q, %v", got, err)
 	}
-	if got, _ := DetectLanguage([]string{"java"}, cmd.Process.Pid); got != "" {
+	if got, _ := symbols.DetectLanguage([]string{"java"}, cmd.Process.Pid); got != "" {
 		t.Errorf("with candidates [java]: %q, want \"\"", got)
 	}
 	// sleep is C: it maps libc and nothing of a language runtime.
@@ -82,10 +84,10 @@ func TestDetectLanguage(t *testing.T) {
 	sleep.Start()
 	defer func() { sleep.Process.Kill(); sleep.Wait() }()
 	time.Sleep(50 * time.Millisecond)
-	if got, err := DetectLanguage(nil, sleep.Process.Pid); err != nil || got != "c" {
-		t.Errorf("DetectLanguage(sleep) = %q, %v, want c", got, err)
+	if got, err := symbols.DetectLanguage(nil, sleep.Process.Pid); err != nil || got != "c" {
+		t.Errorf("symbols.DetectLanguage(sleep) = %q, %v, want c", got, err)
 	}
-	if _, err := DetectLanguage(nil, 1<<30); err == nil {
+	if _, err := symbols.DetectLanguage(nil, 1<<30); err == nil {
 		t.Error("a missing process gave no error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/exporter/internal/rawfield"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // value is a decoded key, leaf or event (bcc.Value).
@@ -120,23 +121,23 @@ type entry = bcc.Item
 // walk where the kernel has no batch operations).
 func readTable(t *bcc.Table) ([]entry, error) { return t.Items() }
 
-// symbols resolves kernel and user addresses and stacks.
-type symbols struct {
+// symbolSource resolves kernel and user addresses and stacks.
+type symbolSource struct {
 	b     *bcc.BPF
-	ksyms *bcc.KernelSymbols
+	ksyms *symbols.Kernel
 }
 
-func newSymbols(b *bcc.BPF) (*symbols, error) {
+func newSymbols(b *bcc.BPF) (*symbolSource, error) {
 	k, err := b.KernelSymbols()
 	if err != nil {
 		return nil, err
 	}
-	return &symbols{b: b, ksyms: k}, nil
+	return &symbolSource{b: b, ksyms: k}, nil
 }
 
-func (s *symbols) ksym(addr uint64) string { return s.ksyms.Ksym(addr) }
+func (s *symbolSource) ksym(addr uint64) string { return s.ksyms.Ksym(addr) }
 
-func (s *symbols) usym(addr uint64, pid int) string { return s.b.Sym(addr, pid) }
+func (s *symbolSource) usym(addr uint64, pid int) string { return s.b.Sym(addr, pid) }
 
 func walkStack(t *bcc.Table, id int64) ([]uint64, error) { return t.Walk(id) }
 

@@ -96,7 +96,7 @@ func defaultText(v value) string {
 
 // decoderEnv is what decoders need from the program.
 type decoderEnv struct {
-	syms   *symbols
+	syms   *symbolSource
 	tables map[string]*tableDesc
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/testutil"
 	"github.com/gobcc/gobcc/internal/tracefs"
+	"github.com/gobcc/gobcc/symbols"
+	"github.com/gobcc/gobcc/tracepipe"
 )
 
 // minPrograms is the least number of programs the suite must hold.
@@ -247,7 +249,7 @@ type goResult struct {
 	numUP    int
 	numPerf  int
 	tables   []*goTable
-	trace    []bcc.TraceEvent
+	trace    []tracepipe.Event
 	records  map[string]*goRecords
 	comm     string
 	// fdsBefore and fdsAfter count BPF descriptors around New..Close.
@@ -413,7 +415,7 @@ func openTracePipe(b *bcc.BPF) error {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
 			return nil
 		}
-		if !errors.Is(err, bcc.ErrPipeBusy) || time.Now().After(deadline) {
+		if !errors.Is(err, tracepipe.ErrBusy) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -422,8 +424,8 @@ func openTracePipe(b *bcc.BPF) error {
 
 // readTrace collects trace_fields events from this process's threads whose
 // message contains the match, as run_bcc.py does for its own pid.
-func readTrace(t *testing.T, b *bcc.BPF, spec *traceSpec) []bcc.TraceEvent {
-	var got []bcc.TraceEvent
+func readTrace(t *testing.T, b *bcc.BPF, spec *traceSpec) []tracepipe.Event {
+	var got []tracepipe.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for len(got) < spec.Count {
@@ -1181,13 +1183,13 @@ func TestParityKsym(t *testing.T) {
 	if len(out.Ksym) != len(ksymAddrs) || len(ksymAddrs) < 100 {
 		t.Fatalf("BCC resolved %d addresses of %d", len(out.Ksym), len(ksymAddrs))
 	}
-	syms, err := bcc.LoadKernelSymbols()
+	syms, err := symbols.LoadKernel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad, aliases, beyond := 0, 0, 0
 	for i, a := range ksymAddrs {
-		got := [3]string{syms.Ksym(a), syms.Ksym(a, bcc.KsymOptions{ShowOffset: true}), syms.Ksym(a, bcc.KsymOptions{ShowModule: true})}
+		got := [3]string{syms.Ksym(a), syms.Ksym(a, symbols.Options{ShowOffset: true}), syms.Ksym(a, symbols.Options{ShowModule: true})}
 		want := out.Ksym[i]
 		if got == want {
 			continue

@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gobcc/gobcc/internal/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 // pyOutput is what run_bcc.py prints.

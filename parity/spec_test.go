@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/features"
 )
 
 // programDir holds the suite's C programs and the Python runner.
@@ -96,7 +96,7 @@ type program struct {
 // kernelHasKprobes reports whether the running kernel offers kprobes (the
 // CI host does not; the `make vmtest` guest does).
 var kernelHasKprobes = sync.OnceValue(func() bool {
-	for _, f := range bcc.ProbeFeatures() {
+	for _, f := range features.All() {
 		if f.Name == "kprobes" {
 			return f.Supported
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 var (
@@ -80,7 +81,7 @@ func TestParitySym(t *testing.T) {
 	pid := symTarget.Process.Pid
 	bad, known, aliases := 0, 0, 0
 	for i, a := range symAddrs {
-		got := [3]string{b.Sym(a, pid), b.Sym(a, pid, bcc.KsymOptions{ShowOffset: true}), b.Sym(a, pid, bcc.KsymOptions{ShowModule: true})}
+		got := [3]string{b.Sym(a, pid), b.Sym(a, pid, symbols.Options{ShowOffset: true}), b.Sym(a, pid, symbols.Options{ShowModule: true})}
 		want := out.Sym[i]
 		if got == want {
 			if got[0] != "[unknown]" {

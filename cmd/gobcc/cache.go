@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cache"
 	"github.com/gobcc/gobcc/cmd/gobcc/cachelist"
 )
 
@@ -14,7 +14,7 @@ func newCacheCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "List, clear or prune the compile cache",
-		Long: `gobcc keeps every program it compiles in a compile cache (` + bcc.CacheDir() + `,
+		Long: `gobcc keeps every program it compiles in a compile cache (` + cache.Dir() + `,
 or $GOBCC_CACHE_DIR/objects), keyed by everything that goes into the compile:
 the program text, cflags, debug flags, the kernel header tree, the files that
 -I directories make visible, libbcc's version and the architecture. A program
@@ -30,11 +30,11 @@ warning and recompiled.`,
 		Short: "List cached programs, most recently used first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			entries, err := bcc.CacheEntries()
+			entries, err := cache.Entries()
 			if err != nil {
 				return err
 			}
-			return cachelist.Write(cmd.OutOrStdout(), entries, bcc.CacheDir(), g.json())
+			return cachelist.Write(cmd.OutOrStdout(), entries, cache.Dir(), g.json())
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
@@ -42,7 +42,7 @@ warning and recompiled.`,
 		Short: "Remove every cached program",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := bcc.ClearCache()
+			n, err := cache.Clear()
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ warning and recompiled.`,
 			if err != nil || max < 0 {
 				return usageErrorf("prune: MAXBYTES %q is not a byte count", args[0])
 			}
-			removed, err := bcc.PruneCache(max)
+			removed, err := cache.Prune(max)
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 kprobes, uprobes, fentry, LSM, raw tracepoints, perf events, XDP, BTF,
 batch map operations, ring buffers and kptr_restrict. Support is probed by
 trying (creating a map, loading and attaching a tiny program, through
-bcc.ProbeFeatures), not inferred from kernel config or symbols.
+features.All), not inferred from kernel config or symbols.
 
 doctor says which kernel header tree compiles use (--headers, default auto:
 the installed headers when they are the running kernel's, else a tree

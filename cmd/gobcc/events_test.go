@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // getppidScript is the event tests' child: it calls getppid N times
@@ -188,7 +188,7 @@ func runWithChild(t *testing.T, n int, args ...string) (string, int) {
 func kernelAddress(t *testing.T, name string) uint64 {
 	t.Helper()
 	requireRoot(t)
-	syms, err := bcc.LoadKernelSymbols()
+	syms, err := symbols.LoadKernel()
 	if err != nil {
 		t.Fatalf("kernel symbols: %v", err)
 	}

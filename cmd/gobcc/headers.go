@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/doctor"
+	"github.com/gobcc/gobcc/headers"
 )
 
 // headersFlagHelp documents --headers.
@@ -21,7 +21,7 @@ BCC_KERNEL_SOURCE=$(gobcc headers --headers btf --dir-only) python3 tool.py`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dirOnly, _ := cmd.Flags().GetBool("dir-only")
-			t, err := bcc.ResolveHeaders(g.headers)
+			t, err := headers.Resolve(g.headers)
 			if err != nil {
 				return err
 			}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 type jsonKsym struct {
@@ -44,7 +44,7 @@ kernel.kptr_restrict=0). Exit status 1 if any did not resolve.
 				}
 				addrs[i] = v
 			}
-			syms, err := bcc.LoadKernelSymbols()
+			syms, err := symbols.LoadKernel()
 			if err != nil {
 				return fmt.Errorf("kernel symbols: %w", err)
 			}
@@ -52,7 +52,7 @@ kernel.kptr_restrict=0). Exit status 1 if any did not resolve.
 			missing := 0
 			for _, addr := range addrs {
 				_, found := syms.Lookup(addr)
-				sym := syms.Ksym(addr, bcc.KsymOptions{ShowOffset: true, ShowModule: true})
+				sym := syms.Ksym(addr, symbols.Options{ShowOffset: true, ShowModule: true})
 				if !found {
 					missing++
 				}

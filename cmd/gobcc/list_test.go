@@ -11,7 +11,10 @@ import (
 	"testing"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/features"
 	"github.com/gobcc/gobcc/internal/testutil"
+	"github.com/gobcc/gobcc/probes"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // bpftraceList runs bpftrace -l (or -lv) and returns its lines.
@@ -97,21 +100,21 @@ func TestListVerboseFieldsMatchBpftrace(t *testing.T) {
 		}
 	}
 	// The same through the API, with what only the format file says.
-	fields, err := bcc.TracepointFields("sched:sched_process_exec")
+	fields, err := probes.TracepointFields("sched:sched_process_exec")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fields) != 3 || fields[0].Name != "data_loc_filename" || fields[0].Decl != "__data_loc char[] filename" || fields[1].Offset != 12 || !fields[1].Signed {
 		t.Errorf("sched_process_exec fields: %+v", fields)
 	}
-	if _, err := bcc.TracepointFields("sched:nosuch"); !errors.Is(err, bcc.ErrTracepointNotFound) {
+	if _, err := probes.TracepointFields("sched:nosuch"); !errors.Is(err, bcc.ErrTracepointNotFound) {
 		t.Errorf("missing tracepoint: want ErrTracepointNotFound, got %v", err)
 	}
 }
 
 func TestListUprobesMatchesBpftrace(t *testing.T) {
 	requireRoot(t)
-	libc, err := bcc.FindLibrary("c")
+	libc, err := symbols.FindLibrary("c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +198,7 @@ func TestListUSDT(t *testing.T) {
 func TestListKprobesSaysWhy(t *testing.T) {
 	requireRoot(t)
 	r := gobcc(t, "", "list", "kprobe:vfs_*")
-	if bcc.KprobesSupported() == nil {
+	if features.KprobesSupported() == nil {
 		wantCode(t, r, 0)
 		if !strings.Contains(r.stdout, "kprobe:vfs_read\n") {
 			t.Errorf("kprobe:vfs_* lacks vfs_read:\n%s", r.stdout)

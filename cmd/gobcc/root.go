@@ -13,6 +13,7 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cflags"
 	"github.com/gobcc/gobcc/debugflags"
+	"github.com/gobcc/gobcc/headers"
 )
 
 const exitCodesHelp = `Exit status:
@@ -155,7 +156,7 @@ and prints their tables, as a BCC Python script would, without writing one.
 	pf.Lookup("debug").NoOptDefVal = "bpf"
 	pf.BoolVar(&g.noIsolate, "no-isolate", false, "compile in this process instead of a helper process")
 	pf.BoolVar(&g.noCache, "no-cache", false, "compile through libbcc even when the compile cache has the program, and store nothing")
-	pf.StringVar(&g.headers, "headers", "", headersFlagHelp+" (default auto, or $"+bcc.HeadersEnv+")")
+	pf.StringVar(&g.headers, "headers", "", headersFlagHelp+" (default auto, or $"+headers.Env+")")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if g.output != outputText && g.output != outputJSON {
 			return usageErrorf("--output %q: want text or json", g.output)

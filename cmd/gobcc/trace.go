@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/eventprint"
+	"github.com/gobcc/gobcc/tracepipe"
 )
 
 func newTraceCommand(g *globalOptions) *cobra.Command {
@@ -27,7 +27,7 @@ admits one reader at a time; a second one gets an error.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			pipe, err := bcc.OpenTracePipe()
+			pipe, err := tracepipe.Open()
 			if err != nil {
 				return fmt.Errorf("open trace_pipe: %w", err)
 			}

@@ -108,17 +108,40 @@ func checkInstalledLayout(dir string, fields []LayoutField) error {
 	return err
 }
 
-// ResolveHeaders picks the header tree for policy (kheaders.Config.Resolve),
-// checking installed headers of the running release by compiling a probe
-// of layoutFields, and warns when installed headers are another release's.
-func ResolveHeaders(policy string, layoutFields []LayoutField) (kheaders.Tree, error) {
+// HeadersEnv names the environment variable that gives the header policy
+// when a compile names none.
+const HeadersEnv = "GOBCC_HEADERS"
+
+// DefaultLayoutFields are the members whose offsets the layout check of
+// the auto policy and `gobcc doctor` compare: those BCC tools read most.
+var DefaultLayoutFields = []LayoutField{
+	{"task_struct", "pid"},
+	{"task_struct", "tgid"},
+	{"task_struct", "comm"},
+	{"task_struct", "real_parent"},
+	{"task_struct", "mm"},
+	{"task_struct", "exit_code"},
+	{"task_struct", "signal"},
+	{"mm_struct", "arg_start"},
+}
+
+// ResolveHeaders picks the header tree for policy, or for HeadersEnv's
+// value when policy is empty (kheaders.Config.Resolve), checking installed
+// headers of the running release by compiling a probe of
+// DefaultLayoutFields, and warns when installed headers are another
+// release's.
+func ResolveHeaders(policy string) (kheaders.Tree, error) {
+	if policy == "" {
+		policy = os.Getenv(HeadersEnv)
+	}
+	layoutFields := DefaultLayoutFields
 	check := func(dir string) error { return checkInstalledLayout(dir, layoutFields) }
 	t, err := kheaders.Config{LayoutCheck: check}.Resolve(policy)
 	if err != nil {
 		return t, fmt.Errorf("kernel headers: %w", err)
 	}
 	if t.Kind == kheaders.KindInstalled && t.Release != "" && t.Release != KernelRelease() {
-		t.Warnings = append(t.Warnings, fmt.Sprintf("compiled against kernel headers %s, not the running kernel %s: tracepoint arguments are safe, but kernel struct offsets (task_struct and others) may differ; use Options.Headers = bcc.HeadersBTF (gobcc --headers btf), and `gobcc doctor` measures them", t.Release, KernelRelease()))
+		t.Warnings = append(t.Warnings, fmt.Sprintf("compiled against kernel headers %s, not the running kernel %s: tracepoint arguments are safe, but kernel struct offsets (task_struct and others) may differ; use Options.Headers = headers.BTF (gobcc --headers btf), and `gobcc doctor` measures them", t.Release, KernelRelease()))
 	}
 	return t, nil
 }

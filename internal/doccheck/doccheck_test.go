@@ -28,8 +28,11 @@ const snippetParams = "ctx context.Context, b *bcc.BPF, program string"
 // without importing them: the wrapper imports those it refers to.
 var knownImports = map[string]string{
 	"bcc": "github.com/gobcc/gobcc/bcc", "cflags": "github.com/gobcc/gobcc/cflags",
-	"debugflags": "github.com/gobcc/gobcc/debugflags",
-	"binary":     "encoding/binary", "bytes": "bytes", "context": "context", "errors": "errors",
+	"debugflags": "github.com/gobcc/gobcc/debugflags", "headers": "github.com/gobcc/gobcc/headers",
+	"cache": "github.com/gobcc/gobcc/cache", "tracepipe": "github.com/gobcc/gobcc/tracepipe",
+	"symbols": "github.com/gobcc/gobcc/symbols", "probes": "github.com/gobcc/gobcc/probes",
+	"features": "github.com/gobcc/gobcc/features", "perf": "github.com/gobcc/gobcc/perf",
+	"binary": "encoding/binary", "bytes": "bytes", "context": "context", "errors": "errors",
 	"exec": "os/exec", "filepath": "path/filepath", "flag": "flag", "fmt": "fmt", "io": "io",
 	"iter": "iter", "json": "encoding/json", "log": "log", "maps": "maps", "math": "math",
 	"os": "os", "signal": "os/signal", "slices": "slices", "sort": "sort", "strconv": "strconv",

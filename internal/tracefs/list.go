@@ -94,7 +94,7 @@ func listTracepointsAt(dir, pattern string) ([]string, error) {
 }
 
 // Field is one field of a tracepoint's record as a TRACEPOINT_PROBE sees
-// it in args (bcc.TracepointField has the same layout).
+// it in args (probes.TracepointField has the same layout).
 type Field struct {
 	Type, Name   string
 	Decl         string

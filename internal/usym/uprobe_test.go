@@ -2,7 +2,6 @@ package usym_test
 
 import (
 	"errors"
-	"github.com/gobcc/gobcc/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gobcc/gobcc/internal/testutil"
 
 	"github.com/gobcc/gobcc/internal/usym"
 )

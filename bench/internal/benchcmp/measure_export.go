@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/exporter"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // The exporter rows: a scrape of a 100k-entry table with a ksym label,
@@ -60,7 +60,7 @@ var ErrExportBench = errors.New("exporter benchmark")
 // kernelTextBounds returns _stext and _etext, as export_scrape.py reads
 // them from /proc/kallsyms.
 func kernelTextBounds() (start, end uint64, err error) {
-	ks, err := bcc.LoadKernelSymbols()
+	ks, err := symbols.LoadKernel()
 	if err != nil {
 		return 0, 0, err
 	}

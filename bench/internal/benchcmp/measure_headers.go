@@ -3,7 +3,7 @@ package benchcmp
 import (
 	"os"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/headers"
 )
 
 // The kernel-header rows of issue 13: a program including <linux/sched.h>
@@ -27,7 +27,7 @@ func init() {
 			Unit:   Seconds,
 			Gobcc:  measureNewHeaders,
 			Python: "compile_load.py",
-			Args:   map[string]string{"src": largeFile, "mode": "helper", "headers": bcc.HeadersBTF, "subsets": map[string]string{"btf": "1", "btf-whole": "0"}[v.key]},
+			Args:   map[string]string{"src": largeFile, "mode": "helper", "headers": headers.BTF, "subsets": map[string]string{"btf": "1", "btf-whole": "0"}[v.key]},
 			Warmup: true,
 			Note:   v.note,
 		})
@@ -41,7 +41,7 @@ func measureNewHeaders(p Params) (float64, error) {
 		os.Setenv("GOBCC_NO_TYPE_SUBSETS", "1")
 		defer os.Unsetenv("GOBCC_NO_TYPE_SUBSETS")
 	}
-	os.Setenv(bcc.HeadersEnv, p.String("headers", bcc.HeadersAuto))
-	defer os.Unsetenv(bcc.HeadersEnv)
+	os.Setenv(headers.Env, p.String("headers", headers.Auto))
+	defer os.Unsetenv(headers.Env)
 	return measureNew(p)
 }

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cache"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
 )
 
@@ -20,10 +20,10 @@ type jsonEntry struct {
 	LastUsed string `json:"last_used"`
 }
 
-// Write prints entries (from bcc.CacheEntries) of the cache in dir: the
+// Write prints entries (from cache.Entries) of the cache in dir: the
 // key's first 16 characters, the size and the last use, then a total line;
 // with asJSON one object per entry and no total.
-func Write(w io.Writer, entries []bcc.CacheEntry, dir string, asJSON bool) error {
+func Write(w io.Writer, entries []cache.Entry, dir string, asJSON bool) error {
 	var total int64
 	for _, e := range entries {
 		total += e.Size

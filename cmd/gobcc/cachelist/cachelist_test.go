@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/cache"
 	"github.com/gobcc/gobcc/internal/testutil"
 )
 
 func TestMain(m *testing.M) { testutil.LeakCheckMain(m) }
 
-var entries = []bcc.CacheEntry{
+var entries = []cache.Entry{
 	{Key: "0123456789abcdef0123", Size: 1000, LastUsed: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)},
 	{Key: "short", Size: 24, LastUsed: time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)},
 }

@@ -1,7 +1,7 @@
 // Package doctor checks what this machine supports for BCC programs, as
 // gobcc doctor reports it: privileges, libbcc, the kernel header tree and
 // whether its struct offsets match the running kernel's BTF, and the
-// kernel features bcc.ProbeFeatures probes. Each check is one Finding
+// kernel features features.All probes. Each check is one Finding
 // with a status and, when something is missing, what to do. It also
 // renders gobcc headers' report of the header tree.
 package doctor
@@ -19,6 +19,8 @@ import (
 
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/features"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // Finding statuses.
@@ -79,12 +81,12 @@ func Run(g Options, emit func(Finding)) {
 	emit(headers)
 	// bcc probes every feature; without privileges all but tracefs and
 	// BTF fail, and those lines are skipped below.
-	features := map[string]bcc.Feature{}
-	for _, f := range bcc.ProbeFeatures() {
-		features[f.Name] = f
+	byName := map[string]features.Feature{}
+	for _, f := range features.All() {
+		byName[f.Name] = f
 	}
 	for _, c := range doctorFeatures[:2] {
-		emit(c.finding(features))
+		emit(c.finding(byName))
 	}
 	if root.Status == StatusFail {
 		emit(Finding{Check: "probes", Status: StatusWarn, Detail: "skipped the kernel probes: they need privileges", Advice: "run gobcc doctor as root"})
@@ -94,18 +96,18 @@ func Run(g Options, emit func(Finding)) {
 		emit(f)
 	}
 	for _, c := range doctorFeatures[2:] {
-		emit(c.finding(features))
+		emit(c.finding(byName))
 	}
 	emit(checkKptrRestrict())
 }
 
-// featureCheck turns one of bcc.ProbeFeatures into a doctor line: its
+// featureCheck turns one of features.All into a doctor line: its
 // status when the kernel refuses the feature and what to do then.
 type featureCheck struct {
 	feature, check, failStatus, advice string
 }
 
-// doctorFeatures are the doctor lines bcc.ProbeFeatures answers, tracefs
+// doctorFeatures are the doctor lines features.All answers, tracefs
 // and BTF first (they need no privileges).
 var doctorFeatures = []featureCheck{
 	{"tracefs", "tracefs", StatusFail, "mount -t tracefs tracefs /sys/kernel/tracing"},
@@ -121,11 +123,11 @@ var doctorFeatures = []featureCheck{
 	{"ring buffer", "ring buffer", StatusWarn, "BPF_RINGBUF_OUTPUT needs Linux 5.8; use BPF_PERF_OUTPUT"},
 }
 
-func (c featureCheck) finding(features map[string]bcc.Feature) Finding {
-	f, ok := features[c.feature]
+func (c featureCheck) finding(byName map[string]features.Feature) Finding {
+	f, ok := byName[c.feature]
 	switch {
 	case !ok:
-		return Finding{Check: c.check, Status: StatusWarn, Detail: "bcc.ProbeFeatures has no " + c.feature + " check"}
+		return Finding{Check: c.check, Status: StatusWarn, Detail: "features.All has no " + c.feature + " check"}
 	case f.Supported:
 		return Finding{Check: c.check, Status: StatusOK, Detail: f.Detail}
 	}
@@ -311,7 +313,7 @@ func checkKptrRestrict() Finding {
 	if err == nil {
 		value = strings.TrimSpace(string(data))
 	}
-	if _, err := bcc.LoadKernelSymbols(); err != nil {
+	if _, err := symbols.LoadKernel(); err != nil {
 		f.Status = StatusWarn
 		f.Detail = fmt.Sprintf("kernel.kptr_restrict=%s and /proc/kallsyms hides addresses: %v", value, err)
 		f.Advice = "ksym and --ksym print [unknown]; run as root or sysctl kernel.kptr_restrict=0"

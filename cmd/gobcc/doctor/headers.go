@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/headers"
 )
 
 // headerTreeJSON is the --output json form of `gobcc headers`.
@@ -23,7 +23,7 @@ type headerTreeJSON struct {
 // WriteHeaderTree prints gobcc headers' report of a resolved tree: its
 // kind, directory, release and why it was chosen; only the directory
 // (dirOnly), or a JSON line.
-func WriteHeaderTree(w io.Writer, policy string, t bcc.HeaderTree, dirOnly, asJSON bool) error {
+func WriteHeaderTree(w io.Writer, policy string, t headers.Tree, dirOnly, asJSON bool) error {
 	switch {
 	case dirOnly:
 		_, err := fmt.Fprintln(w, t.Dir)
@@ -46,7 +46,7 @@ func WriteHeaderTree(w io.Writer, policy string, t bcc.HeaderTree, dirOnly, asJS
 // PolicyName is a --headers policy as reports name it: "" is auto.
 func PolicyName(p string) string {
 	if p == "" {
-		return bcc.HeadersAuto
+		return headers.Auto
 	}
 	return p
 }
@@ -55,7 +55,7 @@ func PolicyName(p string) string {
 // the --headers policy, and the release the tree is for.
 func HeaderTreeFinding(policy, release string) (Finding, string) {
 	f := Finding{Check: "kernel headers"}
-	t, err := bcc.ResolveHeaders(policy)
+	t, err := headers.Resolve(policy)
 	if err != nil {
 		f.Status = StatusFail
 		f.Detail = fmt.Sprintf("--headers %s: %v", PolicyName(policy), err)

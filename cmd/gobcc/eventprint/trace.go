@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/tracepipe"
 )
 
 // jsonTrace is one trace_pipe line in --output json.
@@ -28,7 +29,7 @@ type jsonTrace struct {
 
 // WriteTraceEvent prints one trace_pipe line: raw, in columns (fields:
 // time, task, PID, CPU, message, as BCC's trace_fields splits it) or as JSON.
-func WriteTraceEvent(w io.Writer, ev bcc.TraceEvent, asJSON, fields bool) error {
+func WriteTraceEvent(w io.Writer, ev tracepipe.Event, asJSON, fields bool) error {
 	if asJSON {
 		tgid := ev.TGID
 		if tgid < 0 {

@@ -15,6 +15,9 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/bcc/usdt"
 	"github.com/gobcc/gobcc/cmd/gobcc/cli"
+	"github.com/gobcc/gobcc/features"
+	"github.com/gobcc/gobcc/probes"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 // probeKinds maps bpftrace's probe type names and aliases to ours.
@@ -127,7 +130,7 @@ func listBare(l *Lister, stderr io.Writer, pattern string) error {
 }
 
 func listTracepoints(l *Lister, pattern string) error {
-	tps, err := bcc.ListTracepoints(pattern)
+	tps, err := probes.ListTracepoints(pattern)
 	if err != nil {
 		return patternError(err)
 	}
@@ -135,7 +138,7 @@ func listTracepoints(l *Lister, pattern string) error {
 		p := jsonProbe{Kind: "tracepoint", Probe: "tracepoint:" + tp}
 		var details []string
 		if l.Verbose {
-			fields, err := bcc.TracepointFields(tp)
+			fields, err := probes.TracepointFields(tp)
 			if err != nil {
 				return err
 			}
@@ -152,7 +155,7 @@ func listTracepoints(l *Lister, pattern string) error {
 }
 
 func listRawTracepoints(l *Lister, pattern string) error {
-	names, err := bcc.ListRawTracepoints(pattern)
+	names, err := probes.ListRawTracepoints(pattern)
 	if err != nil {
 		return patternError(err)
 	}
@@ -165,8 +168,8 @@ func listRawTracepoints(l *Lister, pattern string) error {
 }
 
 func listKprobes(l *Lister, stderr io.Writer, pattern string) error {
-	fns, err := bcc.ListKernelFunctions(pattern)
-	kprobeErr := bcc.KprobesSupported()
+	fns, err := probes.ListKernelFunctions(pattern)
+	kprobeErr := features.KprobesSupported()
 	if err != nil {
 		if kprobeErr != nil {
 			// Here: no kprobes, and lockdown hides available_filter_functions.
@@ -186,7 +189,7 @@ func listKprobes(l *Lister, stderr io.Writer, pattern string) error {
 }
 
 func listUprobes(l *Lister, bin, pattern string) error {
-	path, fns, err := bcc.ListUserFunctions(bin, pattern)
+	path, fns, err := symbols.ListUserFunctions(bin, pattern)
 	if err != nil {
 		return patternError(err)
 	}

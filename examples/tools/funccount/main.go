@@ -24,7 +24,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
 	"log"
 	"os"
 	"os/signal"
@@ -32,6 +31,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
+	"github.com/gobcc/gobcc/probes"
+	"github.com/gobcc/gobcc/symbols"
 
 	"github.com/gobcc/gobcc/bcc"
 )
@@ -74,11 +77,11 @@ func (p *probe) isUprobe() bool { return p.kind == "p" && p.library != "" }
 func (p *probe) functions() ([]string, error) {
 	switch {
 	case p.kind == "t":
-		return bcc.GetTracepoints(p.pattern)
+		return probes.GetTracepoints(p.pattern)
 	case p.isUprobe():
-		return bcc.GetUserFunctions(p.library, p.pattern)
+		return symbols.GetUserFunctions(p.library, p.pattern)
 	default:
-		return bcc.GetKprobeFunctions(p.pattern)
+		return probes.GetKprobeFunctions(p.pattern)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bcc"
+	"github.com/gobcc/gobcc/perf"
 )
 
 const text = `
@@ -265,7 +266,7 @@ func main() {
 	if cpuFlag >= 0 {
 		opts.CPU = &cpuFlag
 	}
-	if _, err := b.AttachPerfEvent(bcc.PerfTypeSoftware, bcc.PerfSWCPUClock, "do_perf_event", opts); err != nil {
+	if _, err := b.AttachPerfEvent(perf.TypeSoftware, perf.SWCPUClock, "do_perf_event", opts); err != nil {
 		log.Fatal(err)
 	}
 

@@ -18,13 +18,15 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
 	"log"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gobcc/gobcc/examples/tools/internal/toolflags"
+	"github.com/gobcc/gobcc/symbols"
 
 	"github.com/gobcc/gobcc/bcc"
 )
@@ -206,10 +208,10 @@ func main() {
 		log.Fatal(err)
 	}
 	ksym := func(addr uint64) string {
-		return b.Ksym(addr, bcc.KsymOptions{ShowOffset: offset})
+		return b.Ksym(addr, symbols.Options{ShowOffset: offset})
 	}
 	usym := func(addr uint64, pid int) string {
-		return b.Sym(addr, pid, bcc.KsymOptions{ShowOffset: offset})
+		return b.Sym(addr, pid, symbols.Options{ShowOffset: offset})
 	}
 	printFrame := func(addr uint64, name string) {
 		fmt.Print("  ")

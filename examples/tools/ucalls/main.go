@@ -1,7 +1,7 @@
 // Command ucalls summarizes method calls in high-level language runtimes
 // through their USDT probes, and optionally system calls: BCC's ucalls
 // (tools/lib/ucalls.py) in Go, with its options and output. The language
-// is detected from the process (bcc.DetectLanguage) unless -l names it.
+// is detected from the process (symbols.DetectLanguage) unless -l names it.
 //
 //	# ucalls -l java 185    # trace Java calls and print statistics on ^C
 //	# ucalls -l python 2020 1  # trace Python calls and print every second
@@ -31,6 +31,7 @@ import (
 	"github.com/gobcc/gobcc/bcc"
 	"github.com/gobcc/gobcc/bcc/syscalls"
 	"github.com/gobcc/gobcc/bcc/usdt"
+	"github.com/gobcc/gobcc/symbols"
 )
 
 var languages = []string{"java", "perl", "php", "python", "ruby", "tcl"}
@@ -221,7 +222,7 @@ func main() {
 		log.Fatalf("argument -l/--language: invalid choice: '%s'", language)
 	}
 	if language == "" {
-		language, _ = bcc.DetectLanguage(languages, pid)
+		language, _ = symbols.DetectLanguage(languages, pid)
 	}
 
 	// We assume that the entry and return probes have the same arguments.

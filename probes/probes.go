@@ -1,14 +1,27 @@
-package bcc
+// Package probes lists what the running kernel offers to attach to:
+// tracepoints and their fields, raw tracepoints, and kernel functions.
+// It serves `gobcc list` (bpftrace -l) and programs that choose probes at
+// run time, and holds BCC's static helpers of the same kind
+// (get_kprobe_functions, get_tracepoints, tracepoint_exists). Whether the
+// kernel allows a kind of probe at all is package features' question;
+// user-space functions are package symbols'.
+//
+// The List functions take shell globs (path.Match: *, ?, [...]); the Get
+// functions take regular expressions matched at the name's start, as
+// BCC's do.
+package probes
 
 import (
-	"github.com/gobcc/gobcc/internal/features"
+	"fmt"
+	"regexp"
+
+	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/tracefs"
-	"github.com/gobcc/gobcc/internal/usym"
 )
 
-// This file lists what can be probed, for `gobcc list` (bpftrace -l) and
-// for programs that choose probes at run time. Patterns are shell globs
-// (path.Match: *, ?, [...]).
+// ErrTracepointNotFound means the kernel has no such tracepoint (the same
+// value as bcc.ErrTracepointNotFound).
+var ErrTracepointNotFound = tracefs.ErrTracepointNotFound
 
 // ListTracepoints returns "category:event" for every tracepoint whose
 // name matches pattern, sorted. pattern is "category:event" with globs
@@ -55,23 +68,35 @@ func ListRawTracepoints(pattern string) ([]string, error) {
 // ListKernelFunctions returns the kernel functions whose names match
 // pattern, from tracefs available_filter_functions: what kprobes could
 // attach to, sorted and without duplicates. Whether the kernel has
-// kprobes at all is KprobesSupported's question (this kernel lists
+// kprobes at all is features.KprobesSupported's question (this kernel lists
 // functions but has no kprobes).
 func ListKernelFunctions(pattern string) ([]string, error) {
 	return tracefs.ListKernelFunctions(pattern)
 }
 
-// KprobesSupported returns nil when kprobes can be attached (through the
-// kprobe PMU or tracefs kprobe_events), else an error wrapping
-// ErrNotSupported that says why (here: CONFIG_KPROBES is not set).
-func KprobesSupported() error {
-	_, err := features.Kprobe() // wraps ErrNotSupported (the same sentinel)
-	return err
+// GetKprobeFunctions lists, sorted and without duplicates, the kernel
+// functions that eventRe matches at their start (Python's re.match, as BCC
+// 0.26's get_kprobe_functions) and that a kprobe may probe: text symbols
+// outside the init and irqentry sections, not in the kprobe blacklist,
+// and not perf, __SCT__, _kbl_addr_ or .cold symbols. A missing blacklist
+// file (a kernel without kprobes) counts as an empty list, where BCC
+// raises.
+func GetKprobeFunctions(eventRe string) ([]string, error) {
+	return attach.KprobeFunctions(eventRe)
 }
 
-// ListUserFunctions returns the distinct function names of binary name
-// (a path, a library name such as "c", or an executable on $PATH) that
-// match pattern, sorted, and the file they were found in.
-func ListUserFunctions(name, pattern string) (string, []string, error) {
-	return usym.ListFunctions(name, pattern)
+// GetTracepoints lists the tracepoints, "category:event", whose name tpRe
+// matches at its start (BCC's get_tracepoints, which uses re.match).
+func GetTracepoints(tpRe string) ([]string, error) {
+	re, err := regexp.Compile(tpRe)
+	if err != nil {
+		return nil, fmt.Errorf("tracepoint regexp: %w", err)
+	}
+	return tracefs.Tracepoints(re)
+}
+
+// TracepointExists reports whether the kernel has the tracepoint
+// category:event (BCC's tracepoint_exists).
+func TracepointExists(category, event string) bool {
+	return tracefs.TracepointExists(category, event)
 }
