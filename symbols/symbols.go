@@ -52,10 +52,11 @@ type Options struct {
 
 // oneOption picks the Options of opts: the zero value for none, the one
 // given, or, for more than one, a bracketed message to print in place of
-// the symbol.
+// the symbol. The words match bcc.ErrTooManyOptions, so a user sees one
+// message whichever package they called.
 func oneOption(opts []Options) (Options, string) {
 	if len(opts) > 1 {
-		return Options{}, fmt.Sprintf("[more than one symbols.Options: got %d]", len(opts))
+		return Options{}, fmt.Sprintf("[more than one options value: got %d]", len(opts))
 	}
 	if len(opts) == 1 {
 		return opts[0], ""
