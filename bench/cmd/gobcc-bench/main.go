@@ -38,7 +38,7 @@ func run() error {
 	var (
 		quick   = flag.Bool("quick", false, "smoke run: one sample per side, small sizes; checks that everything runs")
 		runs    = flag.Int("runs", 5, "samples per side and measurement")
-		probe   = flag.String("probe", "bin/benchprobe", "gobcc probe binary (go build ./internal/benchcmp/cmd/benchprobe)")
+		probe   = flag.String("probe", "bin/benchprobe", "gobcc probe binary (cd bench && go build ./cmd/benchprobe)")
 		python  = flag.String("python", "/usr/bin/python3", "Python interpreter with the bcc module")
 		root    = flag.String("root", ".", "repository root (working directory of the probes and scripts)")
 		out     = flag.String("out", "", "write the Markdown report here (and the chart beside it, see -png)")
