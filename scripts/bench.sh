@@ -35,6 +35,7 @@ bin=$(cd "$bin" && pwd)
 
 # The harness is the bench/ module (gonum for the chart lives only there).
 (cd bench && "$GO" build -o "$bin/benchprobe" ./cmd/benchprobe)
+(cd bench && "$GO" build -o "$bin/exportprobe" ./cmd/exportprobe) # the exporter rows (Measurement.Probe)
 (cd bench && "$GO" build -o "$bin/gobcc-bench" ./cmd/gobcc-bench)
 
 # BCC Python needs kernel headers where libbcc looks for them.

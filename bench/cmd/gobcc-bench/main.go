@@ -1,7 +1,8 @@
 // Command gobcc-bench runs gobcc and BCC Python side by side on this machine
 // and reports the ratios: the driver behind `make bench` (scripts/bench.sh).
-// Each registered measurement (internal/benchcmp) is sampled -runs times per
-// side, each sample in a fresh process: the probe binary for gobcc,
+// Each registered measurement (bench/internal/benchcmp and its exportbench)
+// is sampled -runs times per side, each sample in a fresh process: the probe
+// binary for gobcc (exportprobe, beside it, for the exporter rows),
 // /usr/bin/python3 scripts/bench/*.py for BCC Python. It prints a table and,
 // with -out, writes a Markdown report and a PNG chart of the ratios.
 //
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gobcc/gobcc/bench/internal/benchcmp"
+	_ "github.com/gobcc/gobcc/bench/internal/benchcmp/exportbench" // the exporter rows, run by exportprobe
 	"github.com/gobcc/gobcc/bench/internal/benchcmp/report"
 )
 

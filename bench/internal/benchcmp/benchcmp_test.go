@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,56 +94,5 @@ func TestProbeRefusesBadCommandLines(t *testing.T) {
 		if code := ProbeMain(args, &out, &errOut); code == 0 || errOut.Len() == 0 {
 			t.Errorf("ProbeMain(%q) = %d, stderr %q", args, code, errOut.String())
 		}
-	}
-}
-
-// TestQuickBench runs `scripts/bench.sh quick`, what `make bench ARGS=quick`
-// runs: every measurement once per side with small sizes. It checks that
-// the run completes and that the table, the Markdown report and the chart
-// have every row. It times nothing.
-func TestQuickBench(t *testing.T) {
-	requireRoot(t)
-	if testing.Short() {
-		t.Skip("-short: the quick benchmark run takes about a minute")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import bcc").Run(); err != nil {
-		requireKernel(t, "BCC Python is not usable: %v", err)
-	}
-	dir := t.TempDir()
-	cmd := exec.Command("bash", "scripts/bench.sh", "quick", "-v=false")
-	cmd.Dir = "../../.."
-	cmd.Env = append(os.Environ(), "BENCH_BIN="+filepath.Join(dir, "bin"), "BENCH_OUT="+filepath.Join(dir, "out"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("bench.sh quick: %v\n%s", err, out)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, "out", "benchmarks.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	png, err := os.ReadFile(filepath.Join(dir, "out", "benchmarks.png"))
-	if err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
-		t.Errorf("chart: %d bytes, %v", len(png), err)
-	}
-	rows := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) >= 7 {
-			rows[f[0]] = !strings.Contains(line, "failed") && !strings.Contains(line, " - ")
-		}
-	}
-	for _, m := range Measurements() {
-		ok, printed := rows[m.Name]
-		switch {
-		case !printed:
-			t.Errorf("row %s not printed", m.Name)
-		case !ok:
-			t.Errorf("row %s has no result on a side", m.Name)
-		}
-		if !strings.Contains(string(md), "`"+m.Name+"`") {
-			t.Errorf("row %s missing from benchmarks.md", m.Name)
-		}
-	}
-	if t.Failed() {
-		t.Logf("output:\n%s", out)
 	}
 }

@@ -33,3 +33,10 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// Exported for the external tests (quick_test.go), which import the
+// exporter rows and so cannot be in this package.
+var (
+	RequireRoot   = requireRoot
+	RequireKernel = requireKernel
+)

@@ -235,15 +235,16 @@ func measureRSS(p Params) (float64, error) {
 	if _, err := callers.Items(); err != nil {
 		return 0, err
 	}
-	kb, err := statusKB(field)
+	kb, err := StatusKB(field)
 	if err != nil {
 		return 0, err
 	}
 	return float64(kb) / 1024, nil
 }
 
-// statusKB reads a "Vm...: N kB" line of /proc/self/status.
-func statusKB(field string) (int, error) {
+// StatusKB reads a "Vm...: N kB" line of /proc/self/status: the memory
+// rows of every probe read it.
+func StatusKB(field string) (int, error) {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, err

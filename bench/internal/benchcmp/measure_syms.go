@@ -148,7 +148,7 @@ func measureSym(p Params) (float64, error) {
 	defer b.Close()
 
 	debug.FreeOSMemory()
-	before, err := statusKB("VmRSS")
+	before, err := StatusKB("VmRSS")
 	if err != nil {
 		return 0, err
 	}
@@ -159,7 +159,7 @@ func measureSym(p Params) (float64, error) {
 		}
 	}
 	debug.FreeOSMemory()
-	after, err := statusKB("VmRSS")
+	after, err := StatusKB("VmRSS")
 	if err != nil {
 		return 0, err
 	}

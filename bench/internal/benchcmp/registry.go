@@ -69,6 +69,13 @@ type Measurement struct {
 	// Warmup runs one untimed gobcc sample before the timed ones (to fill
 	// the compile cache for the warm rows).
 	Warmup bool
+	// Probe, when set, names the probe binary that runs the gobcc side, in
+	// the directory of Config.Probe; empty means Config.Probe itself. A row
+	// whose code links much more than bcc (the exporter: net/http,
+	// client_golang) gets its own probe, so that linking it does not grow
+	// every other row's process: the memory rows measure a program that
+	// links bcc and nothing else.
+	Probe string
 	// Nice, when not zero, runs both sides' processes at this nice value
 	// (through nice(1)), for measurements that other work on the machine
 	// would otherwise disturb more than the code measured.

@@ -21,7 +21,8 @@ type Config struct {
 	// Root is the repository's root: the working directory of every probe
 	// and script, so that paths such as testdata/kmalloc_callers.c resolve.
 	Root string
-	// Probe is the gobcc probe binary (internal/benchcmp/cmd/benchprobe).
+	// Probe is the gobcc probe binary (bench/cmd/benchprobe). Rows with
+	// Measurement.Probe run the binary of that name in the same directory.
 	Probe string
 	// Python is the interpreter with the bcc module; default
 	// /usr/bin/python3.
@@ -88,9 +89,13 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		argv := argList(args)
 		pyKey := m.Python + " " + strings.Join(argv, " ")
 		py, shared := pythonDone[pyKey]
+		gobccProbe := cfg.Probe
+		if m.Probe != "" {
+			gobccProbe = filepath.Join(filepath.Dir(cfg.Probe), m.Probe)
+		}
 		r := Result{Measurement: m}
 		if m.Warmup {
-			_, err := runSample(ctx, cfg, env, m, cfg.Probe, append([]string{m.Name}, argv...))
+			_, err := runSample(ctx, cfg, env, m, gobccProbe, append([]string{m.Name}, argv...))
 			logSample(cfg.Log, m, "gobcc", -1, 0, err)
 			if err != nil {
 				r.Gobcc.Err = err
@@ -98,7 +103,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		}
 		for i := 0; i < cfg.Runs; i++ {
 			if r.Gobcc.Err == nil {
-				v, err := runSample(ctx, cfg, env, m, cfg.Probe, append([]string{m.Name}, argv...))
+				v, err := runSample(ctx, cfg, env, m, gobccProbe, append([]string{m.Name}, argv...))
 				logSample(cfg.Log, m, "gobcc", i, v, err)
 				if err != nil {
 					r.Gobcc.Err = err

@@ -1,4 +1,10 @@
-package benchcmp
+// Package exportbench registers the exporter rows of the benchmark
+// comparison (export/scrape100k/*). They live apart from package benchcmp
+// because the exporter links net/http and client_golang: the probe that runs
+// them (bench/cmd/exportprobe) is an exporter, while bench/cmd/benchprobe
+// stays a program that links only bcc, so its memory rows measure what a
+// gobcc tool costs.
+package exportbench
 
 import (
 	"context"
@@ -11,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobcc/gobcc/bench/internal/benchcmp"
 	"github.com/gobcc/gobcc/exporter"
 	"github.com/gobcc/gobcc/symbols"
 )
@@ -27,24 +34,25 @@ func init() {
 		"call sites of one function summed, the same exposition text joined in memory. One untimed scrape first on both sides. "
 	for _, r := range []struct {
 		what, title string
-		unit        Unit
+		unit        benchcmp.Unit
 		scrapes     string
 		extra       string
 	}{
-		{"wall", "Scrape of a 100k-entry table with a ksym label, wall time", Seconds, "5",
+		{"wall", "Scrape of a 100k-entry table with a ksym label, wall time", benchcmp.Seconds, "5",
 			"Median wall time of 5 scrapes after the first."},
-		{"cpu", "Scrape of a 100k-entry table with a ksym label, CPU time", Seconds, "5",
+		{"cpu", "Scrape of a 100k-entry table with a ksym label, CPU time", benchcmp.Seconds, "5",
 			"Mean CPU time (user+system, whole process: gobcc's includes its HTTP client) of 5 scrapes after the first."},
-		{"rss-first", "Exporter RSS after the first scrape of the 100k-entry table", Megabytes, "0",
+		{"rss-first", "Exporter RSS after the first scrape of the 100k-entry table", benchcmp.Megabytes, "0",
 			"VmRSS after the first scrape."},
-		{"rss-after-100", "Exporter RSS after 100 more scrapes of the 100k-entry table", Megabytes, "100",
+		{"rss-after-100", "Exporter RSS after 100 more scrapes of the 100k-entry table", benchcmp.Megabytes, "100",
 			"VmRSS after the first scrape and 100 more, back to back: equal to rss-first when memory stays flat."},
 	} {
-		Register(Measurement{
+		benchcmp.Register(benchcmp.Measurement{
 			Name:      "export/scrape100k/" + r.what,
 			Group:     "exporter",
 			Title:     r.title,
 			Unit:      r.unit,
+			Probe:     Probe,
 			Gobcc:     measureExportScrape,
 			Python:    "export_scrape.py",
 			Args:      map[string]string{"what": r.what, "scrapes": r.scrapes, "entries": "100000"},
@@ -53,6 +61,10 @@ func init() {
 		})
 	}
 }
+
+// Probe is the name of the probe binary that runs these rows, beside
+// benchprobe (scripts/bench.sh builds both into one directory).
+const Probe = "exportprobe"
 
 // ErrExportBench means the exporter benchmark's setup or a scrape failed.
 var ErrExportBench = errors.New("exporter benchmark")
@@ -82,7 +94,7 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-func measureExportScrape(p Params) (float64, error) {
+func measureExportScrape(p benchcmp.Params) (float64, error) {
 	what := p.String("what", "wall")
 	scrapes, err := p.Int("scrapes", 5)
 	if err != nil {
@@ -155,7 +167,7 @@ func measureExportScrape(p Params) (float64, error) {
 				return 0, err
 			}
 		}
-		kb, err := statusKB("VmRSS")
+		kb, err := benchcmp.StatusKB("VmRSS")
 		return float64(kb) / 1024, err
 	}
 	walls := make([]float64, 0, scrapes)
