@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -416,11 +415,14 @@ func checkCached(dir, key string) error {
 // inputStamp names the inputs of a tree cheaply: the boot (BTF cannot
 // change without a reboot or a module load), the size of every BTF file,
 // the configuration file's size and time, the uapi directories and this
-// gobcc's embedded data (a CRC, not the SHA-256 of the full key).
+// gobcc's embedded data (its generated CRC, not the SHA-256 of the full
+// key).
 func (c Config) inputStamp() string {
 	h := sha256.New()
 	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%08x\x00", formatVersion, c.Release, boot, len(data), crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	// The embedded data's checksum is a generated constant: computing it here
+	// would page in its 1.6 MB on every New (RSS 7.7 -> 9.8 MB).
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%08x\x00", formatVersion, c.Release, boot, len(data), uint32(dataChecksum))
 	if entries, err := os.ReadDir(c.BTFDir); err == nil {
 		for _, e := range entries {
 			if fi, err := e.Info(); err == nil {

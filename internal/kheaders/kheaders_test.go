@@ -3,6 +3,7 @@ package kheaders
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +253,13 @@ func TestResolvePolicies(t *testing.T) {
 	}
 	if _, err := c.Resolve(t.TempDir()); !errors.Is(err, ErrNoHeaders) {
 		t.Errorf("path without include/: %v", err)
+	}
+}
+
+// TestDataChecksum keeps the generated constant in step with data.txt: the
+// input stamp trusts it instead of reading the data.
+func TestDataChecksum(t *testing.T) {
+	if got := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)); got != dataChecksum {
+		t.Errorf("data.txt has CRC-32C %#08x, data_sum.go says %#08x: run go generate in internal/kheaders", got, uint32(dataChecksum))
 	}
 }
