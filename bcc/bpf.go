@@ -17,6 +17,7 @@ import (
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/features"
+	"github.com/gobcc/gobcc/internal/optarg"
 	"github.com/gobcc/gobcc/internal/srcmap"
 	"github.com/gobcc/gobcc/internal/usym"
 )
@@ -313,16 +314,7 @@ func Build(ctx context.Context, opts Options) ([]byte, error) {
 // oneOption returns the options value of a trailing opts ...XxxOptions
 // parameter, the project's idiom for optional settings: the zero value for
 // none, the value for one, ErrTooManyOptions for more.
-func oneOption[T any](opts []T) (T, error) {
-	var zero T
-	switch len(opts) {
-	case 0:
-		return zero, nil
-	case 1:
-		return opts[0], nil
-	}
-	return zero, fmt.Errorf("%w: got %d %T values", ErrTooManyOptions, len(opts), zero)
-}
+func oneOption[T any](opts []T) (T, error) { return optarg.One(opts) }
 
 // checkPrivileges fails early, with a clear message, where bpf() would
 // fail with EPERM for lack of privileges.

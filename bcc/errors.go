@@ -10,6 +10,7 @@ import (
 	"github.com/gobcc/gobcc/internal/compiler"
 	"github.com/gobcc/gobcc/internal/libbcc"
 	"github.com/gobcc/gobcc/internal/maps"
+	"github.com/gobcc/gobcc/internal/optarg"
 	"github.com/gobcc/gobcc/internal/srcmap"
 	"github.com/gobcc/gobcc/internal/tracefs"
 )
@@ -52,7 +53,7 @@ var (
 	ErrNoSource = errors.New("no program: set Options.Text or Options.SrcFile")
 	// ErrTooManyOptions means a trailing opts ...XxxOptions parameter got
 	// more than one value: it takes none (the defaults) or one.
-	ErrTooManyOptions = errors.New("more than one options value")
+	ErrTooManyOptions = optarg.ErrTooMany
 )
 
 // Diagnostic is one message from clang, located in the user's file.

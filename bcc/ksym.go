@@ -3,18 +3,15 @@ package bcc
 import (
 	"sync"
 
+	"github.com/gobcc/gobcc/internal/optarg"
 	"github.com/gobcc/gobcc/symbols"
 )
 
 // ksymOptions picks the symbols.Options of a symbol method's opts. Those
 // methods return strings and no error, as BCC's do, so misuse (more than
-// one value) shows in the string, the way fmt shows a bad verb.
+// one value) shows in the string.
 func ksymOptions(opts []symbols.Options) (symbols.Options, string) {
-	o, err := oneOption(opts)
-	if err != nil {
-		return o, "[" + err.Error() + "]"
-	}
-	return o, ""
+	return optarg.OneOrComplaint(opts)
 }
 
 // kernelSymbolsOnce loads kallsyms for a BPF object on first use and drops

@@ -18,6 +18,7 @@ import (
 	"github.com/gobcc/gobcc/internal/attach"
 	"github.com/gobcc/gobcc/internal/bpfsys"
 	"github.com/gobcc/gobcc/internal/kallsyms"
+	"github.com/gobcc/gobcc/internal/optarg"
 	"github.com/gobcc/gobcc/internal/usym"
 )
 
@@ -50,20 +51,6 @@ type Options struct {
 	NoDemangle bool
 }
 
-// oneOption picks the Options of opts: the zero value for none, the one
-// given, or, for more than one, a bracketed message to print in place of
-// the symbol. The words match bcc.ErrTooManyOptions, so a user sees one
-// message whichever package they called.
-func oneOption(opts []Options) (Options, string) {
-	if len(opts) > 1 {
-		return Options{}, fmt.Sprintf("[more than one options value: got %d]", len(opts))
-	}
-	if len(opts) == 1 {
-		return opts[0], ""
-	}
-	return Options{}, ""
-}
-
 // Kernel resolves kernel addresses to function names and back, from
 // /proc/kallsyms read once. It is immutable and safe for concurrent use.
 type Kernel struct{ t *kallsyms.Table }
@@ -81,7 +68,7 @@ func LoadKernel() (*Kernel, error) {
 // Ksym names the kernel function containing addr: the nearest symbol at or
 // below it. It returns "[unknown]" as BCC does when there is none.
 func (k *Kernel) Ksym(addr uint64, opts ...Options) string {
-	o, bad := oneOption(opts)
+	o, bad := optarg.OneOrComplaint(opts) // the rule and words of bcc.ErrTooManyOptions
 	if bad != "" {
 		return bad
 	}

@@ -34,7 +34,7 @@ func TestKernelRoundTrip(t *testing.T) {
 	if _, err := k.KsymName("no_such_symbol_gobcc"); !errors.Is(err, symbols.ErrSymbolNotFound) {
 		t.Errorf("KsymName(unknown) = %v, want ErrSymbolNotFound", err)
 	}
-	if got := k.Ksym(addr, symbols.Options{}, symbols.Options{}); got != "[more than one options value: got 2]" {
+	if got := k.Ksym(addr, symbols.Options{}, symbols.Options{}); got != "[more than one options value: got 2 symbols.Options values]" {
 		t.Errorf("Ksym with two Options = %q, want a bracketed complaint", got)
 	}
 	if p := k.SyscallPrefix(); !slices.Contains(symbols.SyscallPrefixes, p) {

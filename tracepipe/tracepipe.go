@@ -61,8 +61,8 @@ type Event struct {
 }
 
 // ParseLine takes apart one trace_pipe line (with or without its
-// newline), as bcc.BPF.TraceFields does. It reports false for a line it does not
-// recognize, and then returns a Event whose Raw holds the line.
+// newline), as bcc.BPF.TraceFields does. It reports false for a line it
+// does not recognize, and then returns an Event whose Raw holds the line.
 func ParseLine(line string) (Event, bool) {
 	ev, ok := tracefs.ParseLine(line)
 	return Event(ev), ok
